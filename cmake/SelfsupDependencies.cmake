@@ -1,0 +1,29 @@
+# Finds what libselfsup builds against and names the Debian package to
+# install when something is missing.
+
+function(selfsup_require found what package)
+  if(NOT ${found})
+    message(FATAL_ERROR
+      "libselfsup needs ${what}, which was not found.\n"
+      "On Debian: apt-get install ${package}")
+  endif()
+endfunction()
+
+find_package(dnnl CONFIG QUIET)
+selfsup_require(dnnl_FOUND "oneDNN (CMake package 'dnnl')" libdnnl-dev)
+
+find_package(ZLIB QUIET)
+selfsup_require(ZLIB_FOUND "zlib" zlib1g-dev)
+
+find_package(OpenMP QUIET COMPONENTS C)
+selfsup_require(OpenMP_C_FOUND "OpenMP for C"
+  "gcc (libgomp), or libomp-dev for clang")
+
+find_package(Threads REQUIRED)
+
+find_package(PkgConfig QUIET)
+if(BUILD_TESTING)
+  selfsup_require(PKG_CONFIG_FOUND "pkg-config" pkg-config)
+  pkg_check_modules(CHECK QUIET IMPORTED_TARGET check)
+  selfsup_require(CHECK_FOUND "Check (the C unit-test framework)" check)
+endif()

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Installs, as root on Debian 12, the packages libselfsup needs to build,
+# test and run its main job. Asks apt only when something is missing.
+set -eu
+packages="cmake make gcc pkg-config libdnnl-dev check zlib1g-dev
+          abigail-tools binutils dataset-fashion-mnist"
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+        missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "installing:$missing"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends $missing
+fi

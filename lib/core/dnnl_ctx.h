@@ -1,0 +1,25 @@
+/* Internal: the oneDNN engine and streams every module shares. */
+#ifndef SELFSUP_CORE_DNNL_CTX_H
+#define SELFSUP_CORE_DNNL_CTX_H
+
+#include <dnnl.h>
+
+#include "selfsup/status.h"
+
+/* The process-wide CPU engine, created on first use (thread-safe). */
+selfsup_status selfsup__dnnl_engine(dnnl_engine_t *out);
+
+/* This thread's stream on that engine, created on first use and destroyed
+ * when the thread exits. oneDNN streams must not be shared between threads
+ * that execute at the same time, hence one per thread. */
+selfsup_status selfsup__dnnl_stream(dnnl_stream_t *out);
+
+/* SELFSUP_OK for dnnl_success; otherwise SELFSUP_ERR_BACKEND (or
+ * SELFSUP_ERR_OUT_OF_MEMORY, SELFSUP_ERR_UNSUPPORTED) with a message
+ * "where: what failed: oneDNN status". */
+selfsup_status selfsup__dnnl_check(dnnl_status_t st, const char *where,
+                                   const char *what);
+
+#define SS_DNNL(call, what) SS_TRY(selfsup__dnnl_check((call), __func__, what))
+
+#endif

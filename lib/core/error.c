@@ -1,0 +1,60 @@
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+enum { MESSAGE_CAPACITY = 1024 };
+
+static _Thread_local char last_message[MESSAGE_CAPACITY];
+
+selfsup_status selfsup__fail(selfsup_status status, const char *where,
+                             const char *fmt, ...)
+{
+    int n = snprintf(last_message, sizeof last_message, "%s: ", where);
+    if (n < 0 || (size_t)n >= sizeof last_message)
+        n = 0;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_message + n, sizeof last_message - (size_t)n, fmt, ap);
+    va_end(ap);
+    return status;
+}
+
+const char *selfsup_last_error(void)
+{
+    return last_message;
+}
+
+void selfsup_clear_error(void)
+{
+    last_message[0] = '\0';
+}
+
+const char *selfsup_status_string(selfsup_status s)
+{
+    switch (s) {
+    case SELFSUP_OK:
+        return "ok";
+    case SELFSUP_ERR_INVALID_ARGUMENT:
+        return "invalid argument";
+    case SELFSUP_ERR_SHAPE:
+        return "shape mismatch";
+    case SELFSUP_ERR_OUT_OF_MEMORY:
+        return "out of memory";
+    case SELFSUP_ERR_IO:
+        return "input/output error";
+    case SELFSUP_ERR_CORRUPT:
+        return "corrupt data";
+    case SELFSUP_ERR_VERSION:
+        return "unsupported version";
+    case SELFSUP_ERR_NUMERIC:
+        return "non-finite number";
+    case SELFSUP_ERR_UNSUPPORTED:
+        return "unsupported";
+    case SELFSUP_ERR_BACKEND:
+        return "oneDNN backend error";
+    case SELFSUP_ERR_STATE:
+        return "invalid state";
+    }
+    return "unknown status";
+}

@@ -1,0 +1,39 @@
+#include "threads.h"
+
+#include <omp.h>
+#include <stdatomic.h>
+
+#include "error.h"
+#include "selfsup/threads.h"
+
+/* 0 means "not set": use OpenMP's own default. */
+static atomic_int requested_threads;
+
+int selfsup__num_threads(void)
+{
+    int n = atomic_load(&requested_threads);
+    return n > 0 ? n : omp_get_num_procs();
+}
+
+void selfsup__threads_apply(void)
+{
+    int n = selfsup__num_threads();
+    if (omp_get_max_threads() != n)
+        omp_set_num_threads(n);
+}
+
+selfsup_status selfsup_set_num_threads(int n)
+{
+    if (n < 0 || n > 4096)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "n = %d is outside 0..4096 (0 restores the default)",
+                       n);
+    atomic_store(&requested_threads, n);
+    selfsup__threads_apply();
+    return SELFSUP_OK;
+}
+
+int selfsup_get_num_threads(void)
+{
+    return selfsup__num_threads();
+}
