@@ -10,5 +10,6 @@ int main(void)
     suite_add_tcase(s, rng_tcase());
     suite_add_tcase(s, spec_tcase());
     suite_add_tcase(s, threads_tcase());
+    suite_add_tcase(s, gemm_tcase());
     return ss_run_suite(s);
 }

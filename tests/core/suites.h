@@ -9,5 +9,6 @@ TCase *tensor_alloc_tcase(void);
 TCase *rng_tcase(void);
 TCase *spec_tcase(void);
 TCase *threads_tcase(void);
+TCase *gemm_tcase(void);
 
 #endif

@@ -85,3 +85,48 @@ TCase *threads_tcase(void)
     tcase_add_test(tc, backend_errors_are_mapped);
     return tc;
 }
+
+#include "core/gemm.h"
+
+/* C = alpha op(A) op(B) + beta C against a double-precision loop, for every
+ * combination of transposes and with padded leading dimensions. */
+START_TEST(sgemm_matches_naive_product)
+{
+    enum { M = 13, N = 7, K = 19, PAD = 3 };
+    static float a[K * (M + PAD)], b[K * (N + PAD)], c[M * (N + PAD)];
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            int lda = (ta ? M : K) + PAD, ldb = (tb ? K : N) + PAD;
+            int ldc = N + PAD;
+            for (int i = 0; i < K * (M + PAD); i++)
+                a[i] = (float)((i * 37 % 23) - 11) / 7.0f;
+            for (int i = 0; i < K * (N + PAD); i++)
+                b[i] = (float)((i * 53 % 29) - 14) / 9.0f;
+            for (int i = 0; i < M * (N + PAD); i++)
+                c[i] = (float)(i % 5);
+            static float expect[M * N];
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0;
+                    for (int p = 0; p < K; p++) {
+                        double x = ta ? a[p * lda + i] : a[i * lda + p];
+                        double y = tb ? b[j * ldb + p] : b[p * ldb + j];
+                        s += x * y;
+                    }
+                    expect[i * N + j] = (float)(0.5 * s + 2.0 * c[i * ldc + j]);
+                }
+            ss_assert_ok(selfsup__sgemm(ta, tb, M, N, K, 0.5f, a, lda, b, ldb,
+                                        2.0f, c, ldc));
+            for (int i = 0; i < M; i++)
+                ss_assert_all_close(c + i * ldc, expect + i * N, N, 1e-4,
+                                    1e-5);
+        }
+}
+END_TEST
+
+TCase *gemm_tcase(void)
+{
+    TCase *tc = tcase_create("gemm");
+    tcase_add_test(tc, sgemm_matches_naive_product);
+    return tc;
+}
