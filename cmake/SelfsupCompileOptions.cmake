@@ -14,3 +14,14 @@ if(SELFSUP_SANITIZE)
   target_compile_options(selfsup_build_flags INTERFACE ${_selfsup_san})
   target_link_options(selfsup_build_flags INTERFACE ${_selfsup_san})
 endif()
+
+if(SELFSUP_FUZZ)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
+    message(FATAL_ERROR "SELFSUP_FUZZ needs clang (libFuzzer).\n"
+      "On Debian: apt-get install clang libclang-rt-14-dev; then use the "
+      "'fuzz' preset")
+  endif()
+  # Instrument the library for coverage; fuzz targets add the driver.
+  target_compile_options(selfsup_build_flags INTERFACE
+    -fsanitize=fuzzer-no-link)
+endif()

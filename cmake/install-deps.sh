@@ -3,7 +3,8 @@
 # test and run its main job. Asks apt only when something is missing.
 set -eu
 packages="cmake make gcc pkg-config libdnnl-dev check zlib1g-dev
-          abigail-tools binutils dataset-fashion-mnist"
+          abigail-tools binutils clang libclang-rt-14-dev
+          dataset-fashion-mnist"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
