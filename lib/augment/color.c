@@ -66,11 +66,26 @@ void selfsup__adjust_saturation(float *img, int c, int64_t hw, float factor)
     }
 }
 
-/* _rgb2hsv: hue in [0, 1), with the same guards against maxc == minc. */
-static void rgb_to_hsv(float r, float g, float b, float *h, float *s, float *v)
+static inline float max3(float a, float b, float c)
 {
-    float maxc = fmaxf(r, fmaxf(g, b));
-    float minc = fminf(r, fminf(g, b));
+    float m = a > b ? a : b;
+    return m > c ? m : c;
+}
+
+static inline float min3(float a, float b, float c)
+{
+    float m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+/* _rgb2hsv: hue in [0, 1), with the same guards against maxc == minc. The
+ * hue before wrapping is in [-1, 5), so torch.fmod(h / 6 + 1, 1) is one
+ * exact subtraction (Sterbenz) for arguments in [1, 2): no fmodf call. */
+static inline void rgb_to_hsv(float r, float g, float b, float *h, float *s,
+                              float *v)
+{
+    float maxc = max3(r, g, b);
+    float minc = min3(r, g, b);
     int flat = maxc == minc;
     float chroma = maxc - minc;
     *s = chroma / (flat ? 1.0f : maxc);
@@ -78,46 +93,30 @@ static void rgb_to_hsv(float r, float g, float b, float *h, float *s, float *v)
     float rc = (maxc - r) / divisor;
     float gc = (maxc - g) / divisor;
     float bc = (maxc - b) / divisor;
-    float hue;
-    if (maxc == r)
-        hue = bc - gc;
-    else if (maxc == g)
-        hue = 2.0f + rc - bc;
-    else
-        hue = 4.0f + gc - rc;
-    *h = fmodf(hue / 6.0f + 1.0f, 1.0f);
+    float hue = maxc == r   ? bc - gc
+                : maxc == g ? 2.0f + rc - bc
+                            : 4.0f + gc - rc;
+    float wrapped = hue / 6.0f + 1.0f;
+    *h = wrapped >= 1.0f ? wrapped - 1.0f : wrapped;
     *v = maxc;
 }
 
-/* _hsv2rgb: the six sectors of the hexcone. */
-static void hsv_to_rgb(float h, float s, float v, float *r, float *g, float *b)
+/* _hsv2rgb: the six sectors of the hexcone. h is in [0, 1], so the
+ * truncation is torch.floor and sector 6 (h == 1) is sector 0. */
+static inline void hsv_to_rgb(float h, float s, float v, float *r, float *g,
+                              float *b)
 {
-    float sector = floorf(h * 6.0f);
-    float f = h * 6.0f - sector;
-    int i = ((int)sector % 6 + 6) % 6;
+    int sector = (int)(h * 6.0f);
+    float f = h * 6.0f - (float)sector;
     float p = clamp01(v * (1.0f - s));
     float q = clamp01(v * (1.0f - s * f));
     float t = clamp01(v * (1.0f - s * (1.0f - f)));
-    switch (i) {
-    case 0:
-        *r = v, *g = t, *b = p;
-        break;
-    case 1:
-        *r = q, *g = v, *b = p;
-        break;
-    case 2:
-        *r = p, *g = v, *b = t;
-        break;
-    case 3:
-        *r = p, *g = q, *b = v;
-        break;
-    case 4:
-        *r = t, *g = p, *b = v;
-        break;
-    default:
-        *r = v, *g = p, *b = q;
-        break;
-    }
+    /* The sectors (v,t,p) (q,v,p) (p,v,t) (p,q,v) (t,p,v) (v,p,q), as
+     * selects: no unpredictable branch per pixel. */
+    int i = sector == 6 ? 0 : sector;
+    *r = ((i == 0) | (i == 5)) ? v : i == 1 ? q : i == 4 ? t : p;
+    *g = i == 0 ? t : ((i == 1) | (i == 2)) ? v : i == 3 ? q : p;
+    *b = ((i == 0) | (i == 1)) ? p : i == 2 ? t : i == 5 ? q : v;
 }
 
 void selfsup__adjust_hue(float *img, int c, int64_t hw, float hue)
@@ -128,10 +127,11 @@ void selfsup__adjust_hue(float *img, int c, int64_t hw, float hue)
     for (int64_t i = 0; i < hw; i++) {
         float h, s, v;
         rgb_to_hsv(r[i], g[i], b[i], &h, &s, &v);
-        /* torch.remainder(h + hue, 1.0): fmod, moved into [0, 1). */
-        h = fmodf(h + hue, 1.0f);
-        if (h < 0)
-            h += 1.0f;
+        /* torch.remainder(h + hue, 1.0) for h + hue in [-0.5, 1.5): fmod
+         * (exact: y - 1 on [1, 1.5), y on [-0.5, 1)), then + 1 if
+         * negative. */
+        float y = h + hue;
+        h = y >= 1.0f ? y - 1.0f : (y < 0.0f ? y + 1.0f : y);
         hsv_to_rgb(h, s, v, &r[i], &g[i], &b[i]);
     }
 }

@@ -3,6 +3,7 @@
 #include "ops.h"
 
 #include <math.h>
+#include <string.h>
 
 /* torch's "reflect" padding: -1 -> 1, n -> n - 2 (the edge is the mirror).
  * Indices further out reflect again, with period 2 (n - 1). */
@@ -62,17 +63,23 @@ void selfsup__gaussian_blur(float *img, float *scratch, int c, int h, int w,
                     dst[x] += k * src[x];
             }
         }
-        /* Horizontal, row by row through a reflect-padded copy. */
+        /* Horizontal, row by row through a reflect-padded copy; the taps
+         * are summed in the same order as the vertical pass (i = 0, 1, ..)
+         * with x innermost, so the loop vectorises. */
         for (int y = 0; y < h; y++) {
             const float *src = plane_tmp + (int64_t)y * w;
-            for (int x = -pad; x < w + pad; x++)
+            for (int x = -pad; x < 0; x++)
+                row[x + pad] = src[reflect_index(x, w)];
+            memcpy(row + pad, src, sizeof(float) * (size_t)w);
+            for (int x = w; x < w + pad; x++)
                 row[x + pad] = src[reflect_index(x, w)];
             float *dst = plane + (int64_t)y * w;
-            for (int x = 0; x < w; x++) {
-                float acc = 0;
-                for (int i = 0; i < kernel; i++)
-                    acc += weights[i] * row[x + i];
-                dst[x] = acc;
+            for (int x = 0; x < w; x++)
+                dst[x] = weights[0] * row[x];
+            for (int i = 1; i < kernel; i++) {
+                float k = weights[i];
+                for (int x = 0; x < w; x++)
+                    dst[x] += k * row[x + i];
             }
         }
     }
