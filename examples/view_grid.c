@@ -25,7 +25,7 @@ typedef struct options {
 static int parse(options *o, int argc, char **argv)
 {
     *o = (options){"byol", NULL, "train", "views.png", 2, 8, 28, 4, 1, 0};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!v) {
             fprintf(stderr, "view_grid: %s needs a value\n", a);
@@ -55,7 +55,6 @@ static int parse(options *o, int argc, char **argv)
             fprintf(stderr, "view_grid: unknown option %s\n", a);
             return 0;
         }
-        i++;
     }
     if (o->count < 1 || o->count > 256 || o->zoom < 1 || o->zoom > 16) {
         fprintf(stderr, "view_grid: --count 1..256, --zoom 1..16\n");
