@@ -96,7 +96,9 @@ typedef struct selfsup_loader selfsup_loader;
  *   prefetch  (2)  batches made ahead on the worker thread (0..16); 0 makes
  *                  each batch in selfsup_loader_next, on the caller's
  *                  thread
- * Batches are identical bits whatever prefetch and thread count. */
+ * Batches are identical bits whatever prefetch and thread count. A
+ * batch_size above the dataset's count makes one batch of the whole dataset
+ * per epoch (with drop_last, SELFSUP_ERR_INVALID_ARGUMENT: no batch). */
 SELFSUP_API selfsup_status selfsup_loader_create(
     selfsup_loader **out, const selfsup_dataset *d, const selfsup_views *v,
     int64_t batch_size, uint64_t seed, const char *options);

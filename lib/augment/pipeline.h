@@ -80,8 +80,9 @@ typedef struct selfsup__aug_trace {
 /* Runs the pipeline on one uint8 HWC image into out (c, out_h, out_w) as
  * selfsup__augment_output_size says. The draws of op k come from the
  * Philox stream selfsup__rng_stream(epoch, sample, view, k) under key seed,
- * so they depend on nothing else. auto_mean/auto_std (c values) serve
- * normalize:mean=auto. trace may be NULL. */
+ * so they depend on nothing else. auto_mean/auto_std (c values, the
+ * dataset's statistics) serve normalize:auto and may be NULL only when the
+ * pipeline has none. trace may be NULL. */
 void selfsup__augment_run(const selfsup_augment *a, float *out, float *scratch,
                           const uint8_t *pixels, int c, int h, int w,
                           uint64_t seed, int64_t epoch, int64_t sample,

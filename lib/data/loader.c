@@ -348,7 +348,6 @@ static void publish(const selfsup_loader *l, const batch_slot *s,
                     selfsup_tensor *const **views, int64_t *epoch,
                     int64_t *batch_index)
 {
-    (void)l;
     *views = s->n == l->batch_size ? s->full : s->tail;
     if (epoch)
         *epoch = s->epoch;

@@ -393,10 +393,26 @@ static selfsup_status run_loader(void *ctx)
     return st;
 }
 
+/* With a worker: creation (slots, tensors, order) may fail anywhere; the
+ * worker's own allocations are covered by the test below. */
+static selfsup_status create_threaded(void *ctx)
+{
+    const fixture *f = ctx;
+    selfsup_loader *l = NULL;
+    SS_TRY(selfsup_loader_create(&l, f->d, f->v, 5, 3, "loader:prefetch=3"));
+    selfsup_loader_destroy(l);
+    return SELFSUP_OK;
+}
+
 START_TEST(loader_allocation_failures_are_clean)
 {
     fixture f = setup(1);
     ck_assert_int_gt(ss_sweep_alloc_failures(run_loader, &f, SELFSUP_OK), 7);
+    /* 4 slots x (2 views x (full + tail) tensors of 2 allocations + the
+     * indices) + the slot array + the order + the loader + the parsed
+     * options. */
+    ck_assert_int_eq(ss_sweep_alloc_failures(create_threaded, &f, SELFSUP_OK),
+                     4 * (2 * 2 * 2 + 1) + 4);
     teardown(&f);
 }
 END_TEST
