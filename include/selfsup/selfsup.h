@@ -13,5 +13,7 @@
 #include "threads.h"
 #include "tensor.h"
 #include "checkpoint.h"
+#include "data.h"
+#include "augment.h"
 
 #endif
