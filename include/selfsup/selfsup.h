@@ -12,5 +12,7 @@
 #include "status.h"
 #include "threads.h"
 #include "tensor.h"
+#include "objective.h"
+#include "sortnet.h"
 
 #endif

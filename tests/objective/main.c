@@ -1,0 +1,15 @@
+#include "suites.h"
+#include "test_support.h"
+
+int main(void)
+{
+    Suite *s = suite_create("objective");
+    suite_add_tcase(s, golden_tcase());
+    suite_add_tcase(s, finite_diff_tcase());
+    suite_add_tcase(s, errors_tcase());
+    suite_add_tcase(s, sortnet_tcase());
+    suite_add_tcase(s, sortnet_errors_tcase());
+    suite_add_tcase(s, collapse_tcase());
+    suite_add_tcase(s, alloc_tcase());
+    return ss_run_suite(s);
+}

@@ -1,0 +1,3 @@
+#include "helpers.h"
+#include "suites.h"
+TCase *collapse_tcase(void) { return tcase_create("collapse"); }

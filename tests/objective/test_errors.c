@@ -1,0 +1,3 @@
+#include "helpers.h"
+#include "suites.h"
+TCase *errors_tcase(void) { return tcase_create("errors"); }
