@@ -208,6 +208,10 @@ selfsup_status selfsup_sortnet_comparator(const selfsup_sortnet *s,
     return SELFSUP_OK;
 }
 
+/* Below about this many operations a batch runs on the calling thread:
+ * starting a parallel region costs more than it saves. */
+enum { PARALLEL_WORK = 1 << 15 };
+
 /* x must be (rows, n); *rows receives rows. */
 static selfsup_status expect_rows(const selfsup_sortnet *s,
                                   const selfsup_tensor *x, const char *where,
@@ -258,7 +262,7 @@ selfsup_status selfsup_sortnet_forward(const selfsup_sortnet *s,
     const float *xd = x->data;
     float *yd = sorted ? sorted->data : NULL;
     float *pd = perm ? perm->data : NULL;
-    #pragma omp parallel num_threads(threads)
+    #pragma omp parallel num_threads(threads) if (rows * per >= PARALLEL_WORK)
     {
         double *row = work + (int64_t)omp_get_thread_num() * per;
         double *tape = row + n;
@@ -334,7 +338,8 @@ selfsup_status selfsup_sortnet_backward(const selfsup_sortnet *s,
     const float *xd = x->data;
     const float *gyd = grad_sorted ? grad_sorted->data : NULL;
     const float *gpd = grad_perm ? grad_perm->data : NULL;
-    #pragma omp parallel num_threads(threads)
+    #pragma omp parallel num_threads(threads)                                   \
+        if (rows * per * n >= PARALLEL_WORK)
     {
         double *xr = work + (int64_t)omp_get_thread_num() * per;
         double *gy = xr + n, *gx = gy + n, *gp = gx + n;

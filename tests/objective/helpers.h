@@ -27,6 +27,13 @@ typedef struct golden_case {
 extern const golden_case golden_cases[];
 extern const int golden_case_count;
 
+/* tests/data/objectives.txt, loaded once: golden_setup is an unchecked
+ * fixture, so it runs in Check's parent process and every forked test
+ * inherits the parsed arrays. */
+void golden_setup(void);
+void golden_teardown(void);
+const ss_golden *golden(void);
+
 /* Loads the case's inputs into new tensors (target[] left NULL when the
  * case has none). */
 void golden_inputs(const ss_golden *g, const golden_case *c,

@@ -85,9 +85,8 @@ static void check_case(const golden_case *c, const ss_golden *g)
 
 START_TEST(objective_matches_reference)
 {
-    ss_golden *g = ss_golden_load("objectives.txt");
+    const ss_golden *g = golden();
     check_case(&golden_cases[_i], g);
-    ss_golden_free(g);
 }
 END_TEST
 
@@ -96,7 +95,7 @@ END_TEST
  * the gradient without detaching (which the reference also wrote). */
 START_TEST(groco_stops_gradient_through_online_as_target)
 {
-    ss_golden *g = ss_golden_load("objectives.txt");
+    const ss_golden *g = golden();
     int checked = 0;
     for (int k = 0; k < golden_case_count; k++) {
         const golden_case *c = &golden_cases[k];
@@ -133,7 +132,6 @@ START_TEST(groco_stops_gradient_through_online_as_target)
         tensors_free(grad, c->views);
     }
     ck_assert_int_eq(checked, 4);
-    ss_golden_free(g);
 }
 END_TEST
 
@@ -141,7 +139,7 @@ END_TEST
  * very tensors it is computed from. */
 START_TEST(gradient_may_alias_the_inputs)
 {
-    ss_golden *g = ss_golden_load("objectives.txt");
+    const ss_golden *g = golden();
     static const char *const names[] = {"byol_a", "simclr_a", "vicreg_a",
                                         "groco_b"};
     for (int k = 0; k < golden_case_count; k++) {
@@ -171,7 +169,6 @@ START_TEST(gradient_may_alias_the_inputs)
         if (c->target)
             tensors_free(target, c->views);
     }
-    ss_golden_free(g);
 }
 END_TEST
 
@@ -224,6 +221,7 @@ END_TEST
 TCase *golden_tcase(void)
 {
     TCase *tc = tcase_create("golden");
+    tcase_add_unchecked_fixture(tc, golden_setup, golden_teardown);
     tcase_add_loop_test(tc, objective_matches_reference, 0,
                         golden_case_count);
     tcase_add_test(tc, groco_stops_gradient_through_online_as_target);
