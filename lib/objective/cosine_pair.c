@@ -42,7 +42,8 @@ static selfsup_status cosine_pair(const selfsup__objective_batch *b,
                            "cannot allocate %lld doubles",
                            (long long)(2 * n));
     double coef = scale / (double)n; /* dL/dc of each cosine */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static)                                  \
+        if (4 * n * d >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < n; i++) {
         for (int v = 0; v < 2; v++) {
             const float *a = b->online[v] + i * d;

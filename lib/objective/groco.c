@@ -259,7 +259,8 @@ static selfsup_status groco_compute(const selfsup_objective *o,
         ohat_v[v] = oh;
         that_v[v] = th;
     }
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static)                                  \
+        if ((int64_t)vn * views * d >= SELFSUP__PARALLEL_WORK)
     for (int64_t a = 0; a < (int64_t)vn; a++) {
         int v = (int)(a / n);
         int64_t i = a % n;
@@ -278,7 +279,8 @@ static selfsup_status groco_compute(const selfsup_objective *o,
                             0.0f, sims, n);
         if (st != SELFSUP_OK)
             break;
-        #pragma omp parallel num_threads(threads)
+        #pragma omp parallel num_threads(threads)                              \
+            if (n * (per_thread + n * topk) >= SELFSUP__PARALLEL_WORK)
         {
             double *mine = work + (int64_t)omp_get_thread_num() * per_thread;
             #pragma omp for schedule(static)

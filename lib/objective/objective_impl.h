@@ -85,6 +85,10 @@ extern const selfsup__objective_kind selfsup__objective_groco;
 #define SS_OBJ_FAIL(status, ...)                                               \
     selfsup__fail((status), "selfsup_objective_compute", __VA_ARGS__)
 
+/* Loops with less work than this (in multiply-adds) run on the calling
+ * thread: waking the team costs more than it saves. */
+#define SELFSUP__PARALLEL_WORK (INT64_C(1) << 15)
+
 /* Carving one allocation into 64-byte aligned pieces: first add every
  * piece's size to get offsets, then allocate the total once (one failure
  * point, one free). */

@@ -14,7 +14,8 @@ double selfsup__dot(const float *a, const float *b, int64_t d)
 
 void selfsup__row_norms(double *norm, const float *x, int64_t n, int64_t d)
 {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static)                                  \
+        if (n * d >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < n; i++)
         norm[i] = sqrt(selfsup__dot(x + i * d, x + i * d, d));
 }
@@ -22,7 +23,8 @@ void selfsup__row_norms(double *norm, const float *x, int64_t n, int64_t d)
 void selfsup__rows_normalize(float *out, const float *x, const double *norm,
                              int64_t n, int64_t d)
 {
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static)                                  \
+        if (n * d >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < n; i++) {
         double inv = 1.0 / fmax(norm[i], SELFSUP__COS_EPS);
         for (int64_t k = 0; k < d; k++)

@@ -51,7 +51,8 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
         return st;
     }
     float *grad = r->grad ? r->grad[0] : NULL; /* views back to back */
-    #pragma omp parallel for schedule(static)
+    #pragma omp parallel for schedule(static)                                  \
+        if (m * m >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < m; i++) {
         float *li = s + i * m;
         int64_t pos = (i + n) % m;
@@ -85,7 +86,8 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
     }
     if (grad) {
         /* logits = z z^T / tau, so dL/dz = (G + G^T) z / tau */
-        #pragma omp parallel for schedule(static)
+        #pragma omp parallel for schedule(static)                              \
+            if (m * m >= SELFSUP__PARALLEL_WORK)
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = i + 1; j < m; j++) {
                 float h = s[i * m + j] + s[j * m + i];
@@ -94,7 +96,8 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
         st = selfsup__sgemm(0, 0, m, d, m, (float)(1.0 / tau), s, m, z, d,
                             0.0f, grad, d);
         if (st == SELFSUP_OK) {
-            #pragma omp parallel for schedule(static)
+            #pragma omp parallel for schedule(static)                          \
+                if (m * d >= SELFSUP__PARALLEL_WORK)
             for (int64_t i = 0; i < m; i++) {
                 const float *x = b->online[i / n] + (i % n) * d;
                 selfsup__normalize_backward_row(grad + i * d, x, norm[i],

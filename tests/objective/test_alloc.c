@@ -109,7 +109,7 @@ static selfsup_status sortnet_cycle(void *ctx)
 static selfsup_status collapse_once(void *ctx)
 {
     double value = -1;
-    selfsup_status s = selfsup__collapse_std(ctx, 6, 5, &value);
+    selfsup_status s = selfsup__collapse_std(ctx, 4, 6, &value);
     ck_assert(s != SELFSUP_OK ? value == -1 : value >= 0);
     return s;
 }
