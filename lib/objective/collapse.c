@@ -26,9 +26,11 @@ selfsup_status selfsup__collapse_std(const float *z, int64_t n, int64_t d,
     for (int64_t i = 0; i < n; i++) {
         const float *row = z + i * d;
         double s = 0;
+        #pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < d; j++)
             s += (double)row[j] * row[j];
         inv_norm[i] = 1.0 / fmax(sqrt(s), 1e-12);
+        #pragma omp simd
         for (int64_t j = 0; j < d; j++)
             mean[j] += row[j] * inv_norm[i];
     }
@@ -38,6 +40,7 @@ selfsup_status selfsup__collapse_std(const float *z, int64_t n, int64_t d,
      * collapsed batch gives 0 and not rounding noise */
     for (int64_t i = 0; i < n; i++) {
         const float *row = z + i * d;
+        #pragma omp simd
         for (int64_t j = 0; j < d; j++) {
             double dev = row[j] * inv_norm[i] - mean[j];
             sq[j] += dev * dev;

@@ -6,7 +6,10 @@
 
 double selfsup__dot(const float *a, const float *b, int64_t d)
 {
+    /* simd: partial sums in vector lanes, added at the end; still double,
+     * and the same order on every call and thread count */
     double s = 0;
+    #pragma omp simd reduction(+ : s)
     for (int64_t k = 0; k < d; k++)
         s += (double)a[k] * b[k];
     return s;
@@ -42,10 +45,24 @@ void selfsup__normalize_backward_row(float *dx, const float *x, double norm,
         return;
     }
     double xg = 0;
-    for (int64_t k = 0; k < d; k++)
-        xg += (double)x[k] * (gf ? gf[k] : gd[k]);
+    if (gf) {
+        #pragma omp simd reduction(+ : xg)
+        for (int64_t k = 0; k < d; k++)
+            xg += (double)x[k] * gf[k];
+    } else {
+        #pragma omp simd reduction(+ : xg)
+        for (int64_t k = 0; k < d; k++)
+            xg += (double)x[k] * gd[k];
+    }
     double inv = 1.0 / norm;
     double proj = xg * inv * inv; /* xhat.g / |x| */
-    for (int64_t k = 0; k < d; k++)
-        dx[k] = (float)(((gf ? gf[k] : gd[k]) - proj * x[k]) * inv);
+    if (gf) {
+        #pragma omp simd
+        for (int64_t k = 0; k < d; k++)
+            dx[k] = (float)((gf[k] - proj * x[k]) * inv);
+    } else {
+        #pragma omp simd
+        for (int64_t k = 0; k < d; k++)
+            dx[k] = (float)((gd[k] - proj * x[k]) * inv);
+    }
 }
