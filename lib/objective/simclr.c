@@ -59,23 +59,27 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
         double top = -INFINITY, other = -INFINITY;
         for (int64_t j = 0; j < m; j++)
             if (j != i) {
-                top = fmax(top, li[j]);
+                double l = li[j];
+                top = l > top ? l : top;
                 if (j != pos)
-                    other = fmax(other, li[j]);
+                    other = l > other ? l : other;
             }
+        double lpos = li[pos];
+        row_pos[i] = lpos * tau;
+        row_top[i] = lpos >= other ? 1.0 : 0.0;
+        /* exp(l - max) once, kept in the row for the gradient */
         double sum = 0;
-        for (int64_t j = 0; j < m; j++)
-            if (j != i)
-                sum += exp(li[j] - top);
-        row_loss[i] = top + log(sum) - li[pos];
-        row_pos[i] = li[pos] * tau;
-        row_top[i] = li[pos] >= other ? 1.0 : 0.0;
+        for (int64_t j = 0; j < m; j++) {
+            double e = j == i ? 0.0 : exp(li[j] - top);
+            sum += e;
+            li[j] = (float)e;
+        }
+        row_loss[i] = top + log(sum) - lpos;
         if (grad) { /* row i of G = dL/dlogits: (softmax - onehot) / 2N */
+            double scale = 1.0 / (sum * (double)m);
             for (int64_t j = 0; j < m; j++)
-                li[j] = j == i ? 0.0f
-                               : (float)((exp(li[j] - top) / sum -
-                                          (j == pos ? 1.0 : 0.0)) /
-                                         (double)m);
+                li[j] = (float)(li[j] * scale);
+            li[pos] = (float)(li[pos] - 1.0 / (double)m);
         }
     }
     double loss = 0, pos_sim = 0, top1 = 0;
