@@ -104,9 +104,8 @@ SELFSUP_API int selfsup_objective_diagnostic_count(const selfsup_objective *o);
 /* The i-th name, 0 <= i < count; NULL otherwise. */
 SELFSUP_API const char *
 selfsup_objective_diagnostic_name(const selfsup_objective *o, int i);
-SELFSUP_API selfsup_status
-selfsup_objective_diagnostic(const selfsup_objective *o, const char *name,
-                             double *value);
+SELFSUP_API selfsup_status selfsup_objective_diagnostic(
+    const selfsup_objective *o, const char *name, double *value);
 
 #ifdef __cplusplus
 }

@@ -33,14 +33,14 @@ static selfsup_status standardise(float *z, double *inv_std, double *mean,
     for (int64_t j = 0; j < d; j++)
         mean[j] = inv_std[j] = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             mean[j] += x[i * d + j];
     }
     for (int64_t j = 0; j < d; j++)
         mean[j] /= (double)n;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++) {
             double dev = x[i * d + j] - mean[j];
             inv_std[j] += dev * dev;
@@ -57,7 +57,7 @@ static selfsup_status standardise(float *z, double *inv_std, double *mean,
         inv_std[j] = 1.0 / scale;
     }
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             z[i * d + j] = (float)((x[i * d + j] - mean[j]) * inv_std[j]);
     }
@@ -67,13 +67,13 @@ static selfsup_status standardise(float *z, double *inv_std, double *mean,
 /* In place: g (n, d) = dL/dz -> dL/dx for z = (x - mean) * inv_std,
  * dx = inv_std (g - mean(g) - z mean(g z)) per column. */
 static void standardise_backward(float *g, const float *z,
-                                 const double *inv_std, double *mg,
-                                 double *mgz, int64_t n, int64_t d)
+                                 const double *inv_std, double *mg, double *mgz,
+                                 int64_t n, int64_t d)
 {
     for (int64_t j = 0; j < d; j++)
         mg[j] = mgz[j] = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++) {
             mg[j] += g[i * d + j];
             mgz[j] += (double)g[i * d + j] * z[i * d + j];
@@ -84,10 +84,10 @@ static void standardise_backward(float *g, const float *z,
         mgz[j] /= (double)n;
     }
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             g[i * d + j] = (float)(inv_std[j] * (g[i * d + j] - mg[j] -
-                                                  z[i * d + j] * mgz[j]));
+                                                 z[i * d + j] * mgz[j]));
     }
 }
 
@@ -98,17 +98,15 @@ static selfsup_status barlow_cross(float *const z[2], int64_t n, int64_t d,
                                    float **grad, double *on, double *off)
 {
     float alpha = (float)(1.0 / (double)n);
-    SS_TRY(selfsup__sgemm(1, 0, d, d, n, alpha, z[0], d, z[1], d, 0.0f, c,
-                          d));
+    SS_TRY(selfsup__sgemm(1, 0, d, d, n, alpha, z[0], d, z[1], d, 0.0f, c, d));
     /* the loss terms by rows (in parallel, added in a fixed order), and C
      * turned into G in place */
     double *row_on = tmp, *row_off = tmp + d;
-    #pragma omp parallel for schedule(static)                                  \
-        if (d * d >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (d * d >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < d; i++) {
         float *row = c + i * d;
         double cii = row[i], s = 0;
-        #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < d; j++) {
             s += (double)row[j] * row[j];
             row[j] = (float)(2.0 * lambda * row[j]);
@@ -124,8 +122,8 @@ static selfsup_status barlow_cross(float *const z[2], int64_t n, int64_t d,
     }
     if (!grad)
         return SELFSUP_OK;
-    SS_TRY(selfsup__sgemm(0, 1, n, d, d, alpha, z[1], d, c, d, 0.0f, grad[0],
-                          d));
+    SS_TRY(
+        selfsup__sgemm(0, 1, n, d, d, alpha, z[1], d, c, d, 0.0f, grad[0], d));
     return selfsup__sgemm(0, 0, n, d, d, alpha, z[0], d, c, d, 0.0f, grad[1],
                           d);
 }
@@ -144,19 +142,16 @@ static selfsup_status barlow_gram(float *const z[2], int64_t n, int64_t d,
     for (int64_t i = 0; i < d; i++)
         cdiag[i] = 0.0;
     for (int64_t a = 0; a < n; a++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t i = 0; i < d; i++)
             cdiag[i] += (double)z[0][a * d + i] * z[1][a * d + i];
     }
-    SS_TRY(selfsup__sgemm(0, 1, n, n, d, 1.0f, z[0], d, z[0], d, 0.0f, k0,
-                          n));
-    SS_TRY(selfsup__sgemm(0, 1, n, n, d, 1.0f, z[1], d, z[1], d, 0.0f, k1,
-                          n));
-    #pragma omp parallel for schedule(static)                                  \
-        if (n * n >= SELFSUP__PARALLEL_WORK)
+    SS_TRY(selfsup__sgemm(0, 1, n, n, d, 1.0f, z[0], d, z[0], d, 0.0f, k0, n));
+    SS_TRY(selfsup__sgemm(0, 1, n, n, d, 1.0f, z[1], d, z[1], d, 0.0f, k1, n));
+#pragma omp parallel for schedule(static) if (n * n >= SELFSUP__PARALLEL_WORK)
     for (int64_t a = 0; a < n; a++) {
         double s = 0;
-        #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
         for (int64_t b = 0; b < n; b++)
             s += (double)k0[a * n + b] * k1[a * n + b];
         row_sum[a] = s;
@@ -172,8 +167,8 @@ static selfsup_status barlow_gram(float *const z[2], int64_t n, int64_t d,
         *on += (1.0 - cdiag[i]) * (1.0 - cdiag[i]);
         diagonal += cdiag[i] * cdiag[i];
         /* from here on cdiag holds g / N */
-        cdiag[i] = (-2.0 * (1.0 - cdiag[i]) - 2.0 * lambda * cdiag[i]) /
-                   (double)n;
+        cdiag[i] =
+            (-2.0 * (1.0 - cdiag[i]) - 2.0 * lambda * cdiag[i]) / (double)n;
     }
     *off = frobenius - diagonal;
     if (!grad)
@@ -182,7 +177,7 @@ static selfsup_status barlow_gram(float *const z[2], int64_t n, int64_t d,
         const float *other = z[1 - v];
         float *g = grad[v];
         for (int64_t a = 0; a < n; a++) {
-            #pragma omp simd
+#pragma omp simd
             for (int64_t i = 0; i < d; i++)
                 g[a * d + i] = (float)(cdiag[i] * other[a * d + i]);
         }
@@ -227,11 +222,9 @@ static selfsup_status barlow_compute(const selfsup_objective *o,
     double on = 0, off = 0;
     if (st == SELFSUP_OK)
         st = gram ? barlow_gram(z, n, d, lambda, m, tmp, r->grad, &on, &off)
-                  : barlow_cross(z, n, d, lambda, m, tmp, r->grad, &on,
-                                 &off);
+                  : barlow_cross(z, n, d, lambda, m, tmp, r->grad, &on, &off);
     for (int v = 0; r->grad && v < 2 && st == SELFSUP_OK; v++)
-        standardise_backward(r->grad[v], z[v], inv_std[v], tmp, tmp + d, n,
-                             d);
+        standardise_backward(r->grad[v], z[v], inv_std[v], tmp, tmp + d, n, d);
     selfsup__free(base);
     if (st != SELFSUP_OK)
         return st;

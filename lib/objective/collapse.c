@@ -14,8 +14,8 @@ selfsup_status selfsup__collapse_std(const float *z, int64_t n, int64_t d,
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "n = %lld, d = %lld: need n >= 2 rows and d >= 1",
                        (long long)n, (long long)d);
-    double *inv_norm = selfsup__malloc(((size_t)n + 2 * (size_t)d) *
-                                       sizeof(double));
+    double *inv_norm =
+        selfsup__malloc(((size_t)n + 2 * (size_t)d) * sizeof(double));
     if (!inv_norm)
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                        "cannot allocate %lld doubles of scratch",
@@ -26,11 +26,11 @@ selfsup_status selfsup__collapse_std(const float *z, int64_t n, int64_t d,
     for (int64_t i = 0; i < n; i++) {
         const float *row = z + i * d;
         double s = 0;
-        #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
         for (int64_t j = 0; j < d; j++)
             s += (double)row[j] * row[j];
         inv_norm[i] = 1.0 / fmax(sqrt(s), 1e-12);
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             mean[j] += row[j] * inv_norm[i];
     }
@@ -40,7 +40,7 @@ selfsup_status selfsup__collapse_std(const float *z, int64_t n, int64_t d,
      * collapsed batch gives 0 and not rounding noise */
     for (int64_t i = 0; i < n; i++) {
         const float *row = z + i * d;
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++) {
             double dev = row[j] * inv_norm[i] - mean[j];
             sq[j] += dev * dev;

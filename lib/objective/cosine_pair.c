@@ -14,8 +14,8 @@
 /* c = cos(a, b); with ga != NULL, ga = coef * dc/da:
  * dc/da = b / (Na Nb) - c a / Na^2 when |a| > eps (Na = |a|), else
  * b / (eps Nb). */
-static double cosine_row(const float *a, const float *b, int64_t d,
-                         double coef, float *ga)
+static double cosine_row(const float *a, const float *b, int64_t d, double coef,
+                         float *ga)
 {
     double ab = selfsup__dot(a, b, d);
     double na = sqrt(selfsup__dot(a, a, d));
@@ -39,17 +39,16 @@ static selfsup_status cosine_pair(const selfsup__objective_batch *b,
     double *c = selfsup__malloc(2 * (size_t)n * sizeof *c);
     if (!c)
         return SS_OBJ_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
-                           "cannot allocate %lld doubles",
-                           (long long)(2 * n));
+                           "cannot allocate %lld doubles", (long long)(2 * n));
     double coef = scale / (double)n; /* dL/dc of each cosine */
-    #pragma omp parallel for schedule(static)                                  \
-        if (4 * n * d >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (4 * n * d >=                     \
+                                              SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < n; i++) {
         for (int v = 0; v < 2; v++) {
             const float *a = b->online[v] + i * d;
             const float *t = b->target[1 - v] + i * d;
-            c[2 * i + v] = cosine_row(a, t, d, coef,
-                                      r->grad ? r->grad[v] + i * d : NULL);
+            c[2 * i + v] =
+                cosine_row(a, t, d, coef, r->grad ? r->grad[v] + i * d : NULL);
         }
     }
     double sum = 0; /* in a fixed order: the same bits on any thread count */

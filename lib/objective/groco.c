@@ -29,8 +29,8 @@ static selfsup_status groco_configure(selfsup_objective *o, selfsup__spec *s)
     SS_TRY(selfsup__spec_int(s, "topk", 1, 1000, &o->p.groco.topk));
     SS_TRY(selfsup__spec_double(s, "steepness", 0.0, 1e9, SS_SPEC_OPEN_LO,
                                 &o->p.groco.steepness));
-    SS_TRY(selfsup__spec_choice(s, "network", selfsup__sortnet_network_names,
-                                2, &network));
+    SS_TRY(selfsup__spec_choice(s, "network", selfsup__sortnet_network_names, 2,
+                                &network));
     SS_TRY(selfsup__spec_choice(s, "relax", selfsup__sortnet_relax_names, 3,
                                 &relax));
     o->p.groco.network = (selfsup__sortnet_network)network;
@@ -121,8 +121,7 @@ typedef struct groco_ctx {
 /* One anchor (v, i): its loss and diagnostics into out[0..4], its
  * gradient into g (d) unless g is NULL. */
 static void groco_anchor(const groco_ctx *c, int v, int64_t i,
-                         const float *sims, double *work, float *g,
-                         double *out)
+                         const float *sims, double *work, float *g, double *out)
 {
     const selfsup_sortnet *net = c->net;
     int64_t w = net->n, k = c->topk, d = c->d;
@@ -199,9 +198,8 @@ static void groco_anchor(const groco_ctx *c, int v, int64_t i,
         for (int64_t e = 0; e < d; e++)
             grow[e] += lambda[r] * t[e];
     }
-    selfsup__normalize_backward_row(g, c->online[v] + i * d,
-                                    c->norm[(int64_t)v * c->n + i], NULL,
-                                    grow, d);
+    selfsup__normalize_backward_row(
+        g, c->online[v] + i * d, c->norm[(int64_t)v * c->n + i], NULL, grow, d);
 }
 
 static selfsup_status groco_compute(const selfsup_objective *o,
@@ -211,23 +209,22 @@ static selfsup_status groco_compute(const selfsup_objective *o,
     int views = b->views;
     int64_t n = b->n, d = b->d, topk = o->p.groco.topk;
     selfsup_sortnet *net;
-    SS_TRY(selfsup__sortnet_make(&net, (int)topk + views - 1,
-                                 o->p.groco.network, o->p.groco.relax,
-                                 o->p.groco.steepness,
-                                 "selfsup_objective_compute"));
+    SS_TRY(selfsup__sortnet_make(
+        &net, (int)topk + views - 1, o->p.groco.network, o->p.groco.relax,
+        o->p.groco.steepness, "selfsup_objective_compute"));
     int threads = selfsup__num_threads();
     int64_t per_thread = anchor_work(net, d);
     size_t vnd = (size_t)views * (size_t)n * (size_t)d;
     size_t vn = (size_t)views * (size_t)n;
     size_t total = 0;
     size_t off_oh = selfsup__carve(&total, vnd * sizeof(float));
-    size_t off_th = b->target ? selfsup__carve(&total, vnd * sizeof(float))
-                              : off_oh;
+    size_t off_th =
+        b->target ? selfsup__carve(&total, vnd * sizeof(float)) : off_oh;
     size_t off_norm = selfsup__carve(&total, 2 * vn * sizeof(double));
-    size_t off_pos = selfsup__carve(&total,
-                                    vn * (size_t)views * sizeof(double));
-    size_t off_sims = selfsup__carve(&total,
-                                     (size_t)n * (size_t)n * sizeof(float));
+    size_t off_pos =
+        selfsup__carve(&total, vn * (size_t)views * sizeof(double));
+    size_t off_sims =
+        selfsup__carve(&total, (size_t)n * (size_t)n * sizeof(float));
     size_t off_out = selfsup__carve(&total, 5 * vn * sizeof(double));
     size_t off_work = selfsup__carve(
         &total, (size_t)threads * (size_t)per_thread * sizeof(double));
@@ -259,19 +256,18 @@ static selfsup_status groco_compute(const selfsup_objective *o,
         ohat_v[v] = oh;
         that_v[v] = th;
     }
-    #pragma omp parallel for schedule(static)                                  \
-        if ((int64_t)vn * views * d >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if ((int64_t)vn * views * d >=       \
+                                              SELFSUP__PARALLEL_WORK)
     for (int64_t a = 0; a < (int64_t)vn; a++) {
         int v = (int)(a / n);
         int64_t i = a % n;
         for (int u = 0; u < views; u++)
-            pos[a * views + u] = selfsup__dot(ohat_v[v] + i * d,
-                                              that_v[u] + i * d, d);
+            pos[a * views + u] =
+                selfsup__dot(ohat_v[v] + i * d, that_v[u] + i * d, d);
     }
 
-    groco_ctx c = {net,    views,  n,   d,
-                   topk,   b->online, that_v, norm,
-                   pos,    1.0 / (double)vn};
+    groco_ctx c = {net,       views,  n,    d,   topk,
+                   b->online, that_v, norm, pos, 1.0 / (double)vn};
     selfsup_status st = SELFSUP_OK;
     for (int v = 0; v < views && st == SELFSUP_OK; v++) {
         /* sims (n, n) = ohat_v that_v^T: every anchor against t[v] */
@@ -279,11 +275,11 @@ static selfsup_status groco_compute(const selfsup_objective *o,
                             0.0f, sims, n);
         if (st != SELFSUP_OK)
             break;
-        #pragma omp parallel num_threads(threads)                              \
-            if (n * (per_thread + n * topk) >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel num_threads(threads) if (n * (per_thread + n * topk) >=   \
+                                              SELFSUP__PARALLEL_WORK)
         {
             double *mine = work + (int64_t)omp_get_thread_num() * per_thread;
-            #pragma omp for schedule(static)
+#pragma omp for schedule(static)
             for (int64_t i = 0; i < n; i++)
                 groco_anchor(&c, v, i, sims + i * n, mine,
                              r->grad ? r->grad[v] + i * d : NULL,
@@ -309,7 +305,7 @@ static selfsup_status groco_compute(const selfsup_objective *o,
 }
 
 static const char *const groco_diag[] = {"pos_sim", "neg_sim", "hard_neg_sim",
-                                          "ordered"};
+                                         "ordered"};
 
 const selfsup__objective_kind selfsup__objective_groco = {
     .name = "groco",

@@ -88,8 +88,7 @@ int selfsup_objective_max_views(const selfsup_objective *o)
 }
 
 /* The structural checks of compute, in the order the header documents. */
-static selfsup_status check_arguments(const selfsup_objective *o,
-                                      int n_views,
+static selfsup_status check_arguments(const selfsup_objective *o, int n_views,
                                       const selfsup_tensor *const *online,
                                       const selfsup_tensor *const *target,
                                       selfsup_tensor *const *grad_online,
@@ -100,8 +99,8 @@ static selfsup_status check_arguments(const selfsup_objective *o,
     if (n_views < k->min_views || n_views > max_views) {
         if (k->min_views == max_views)
             return selfsup__fail(SELFSUP_ERR_SHAPE, where,
-                                 "n_views = %d, but %s takes %d views",
-                                 n_views, k->name, k->min_views);
+                                 "n_views = %d, but %s takes %d views", n_views,
+                                 k->name, k->min_views);
         return selfsup__fail(SELFSUP_ERR_SHAPE, where,
                              "n_views = %d, but %s takes %d to %d views",
                              n_views, k->name, k->min_views, max_views);
@@ -157,8 +156,8 @@ static selfsup_status check_arguments(const selfsup_objective *o,
             if (!grad_online[v])
                 return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
                                      "%s is NULL", name);
-            SS_TRY(selfsup__tensor_expect_shape(grad_online[v], where, name,
-                                                2, online[0]->dims));
+            SS_TRY(selfsup__tensor_expect_shape(grad_online[v], where, name, 2,
+                                                online[0]->dims));
         }
     for (int v = 0; v < n_views; v++) {
         char name[32];
@@ -187,8 +186,7 @@ selfsup_status selfsup_objective_compute(selfsup_objective *o, int n_views,
     SS_CHECK_NOT_NULL(o);
     SS_CHECK_NOT_NULL(online);
     SS_CHECK_NOT_NULL(loss);
-    SS_TRY(check_arguments(o, n_views, online, target, grad_online,
-                           __func__));
+    SS_TRY(check_arguments(o, n_views, online, target, grad_online, __func__));
     selfsup__threads_apply();
 
     int64_t n = online[0]->dims[0], d = online[0]->dims[1];
@@ -209,8 +207,8 @@ selfsup_status selfsup_objective_compute(selfsup_objective *o, int n_views,
     size_t view_numel = (size_t)n * (size_t)d;
     float *grad_block = NULL;
     if (grad_online) {
-        grad_block = selfsup__malloc((size_t)n_views * view_numel *
-                                     sizeof(float));
+        grad_block =
+            selfsup__malloc((size_t)n_views * view_numel * sizeof(float));
         if (!grad_block)
             return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                            "cannot allocate %d x %lld x %lld floats for the "
@@ -258,8 +256,7 @@ int selfsup_objective_diagnostic_count(const selfsup_objective *o)
     return o ? SELFSUP__OBJ_DIAG_OWN + o->kind->diag_count : 0;
 }
 
-const char *selfsup_objective_diagnostic_name(const selfsup_objective *o,
-                                              int i)
+const char *selfsup_objective_diagnostic_name(const selfsup_objective *o, int i)
 {
     if (!o || i < 0 || i >= selfsup_objective_diagnostic_count(o))
         return NULL;

@@ -62,8 +62,8 @@ struct selfsup__objective_kind {
     const char *name;
     int min_views, max_views;
     selfsup_target_rule target;
-    int diag_count;                 /* own diagnostics */
-    const char *const *diag_names;  /* diag_count names */
+    int diag_count;                /* own diagnostics */
+    const char *const *diag_names; /* diag_count names */
     /* reads the keys into o->p (defaults set beforehand by configure) */
     selfsup_status (*configure)(selfsup_objective *o, selfsup__spec *spec);
     /* extra shape rules (groco's topk), or NULL; where = public function */

@@ -44,15 +44,14 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
                                 d);
     }
     /* logits (2N, 2N) = z z^T / tau */
-    selfsup_status st = selfsup__sgemm(0, 1, m, m, d, (float)(1.0 / tau), z,
-                                       d, z, d, 0.0f, s, m);
+    selfsup_status st = selfsup__sgemm(0, 1, m, m, d, (float)(1.0 / tau), z, d,
+                                       z, d, 0.0f, s, m);
     if (st != SELFSUP_OK) {
         selfsup__free(base);
         return st;
     }
     float *grad = r->grad ? r->grad[0] : NULL; /* views back to back */
-    #pragma omp parallel for schedule(static)                                  \
-        if (m * m >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (m * m >= SELFSUP__PARALLEL_WORK)
     for (int64_t i = 0; i < m; i++) {
         float *li = s + i * m;
         int64_t pos = (i + n) % m;
@@ -89,19 +88,17 @@ static selfsup_status simclr_compute(const selfsup_objective *o,
         top1 += row_top[i];
     }
     if (grad) {
-        /* logits = z z^T / tau, so dL/dz = (G + G^T) z / tau */
-        #pragma omp parallel for schedule(static)                              \
-            if (m * m >= SELFSUP__PARALLEL_WORK)
+/* logits = z z^T / tau, so dL/dz = (G + G^T) z / tau */
+#pragma omp parallel for schedule(static) if (m * m >= SELFSUP__PARALLEL_WORK)
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = i + 1; j < m; j++) {
                 float h = s[i * m + j] + s[j * m + i];
                 s[i * m + j] = s[j * m + i] = h;
             }
-        st = selfsup__sgemm(0, 0, m, d, m, (float)(1.0 / tau), s, m, z, d,
-                            0.0f, grad, d);
+        st = selfsup__sgemm(0, 0, m, d, m, (float)(1.0 / tau), s, m, z, d, 0.0f,
+                            grad, d);
         if (st == SELFSUP_OK) {
-            #pragma omp parallel for schedule(static)                          \
-                if (m * d >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (m * d >= SELFSUP__PARALLEL_WORK)
             for (int64_t i = 0; i < m; i++) {
                 const float *x = b->online[i / n] + (i % n) * d;
                 selfsup__normalize_backward_row(grad + i * d, x, norm[i],

@@ -10,8 +10,7 @@
 #include "core/threads.h"
 #include "sortnet_impl.h"
 
-const char *const selfsup__sortnet_network_names[2] = {"odd_even",
-                                                       "bitonic"};
+const char *const selfsup__sortnet_network_names[2] = {"odd_even", "bitonic"};
 const char *const selfsup__sortnet_relax_names[3] = {"cauchy", "logistic",
                                                      "optimal"};
 
@@ -60,8 +59,8 @@ static int64_t bitonic_layout(int n, int32_t *lo, int32_t *hi,
     do {                                                                       \
         if ((a) >= pad) {                                                      \
             if (lo) {                                                          \
-                lo[k] = (a) - pad;                                             \
-                hi[k] = (b) - pad;                                             \
+                lo[k] = (a)-pad;                                               \
+                hi[k] = (b)-pad;                                               \
             }                                                                  \
             k++;                                                               \
         }                                                                      \
@@ -151,8 +150,8 @@ selfsup_status selfsup_sortnet_create(selfsup_sortnet **out, const char *spec)
     if (st == SELFSUP_OK)
         st = selfsup__spec_int(&p, "n", 1, SELFSUP__SORTNET_MAX_WIRES, &n);
     if (st == SELFSUP_OK)
-        st = selfsup__spec_choice(&p, "relax", selfsup__sortnet_relax_names,
-                                  3, &relax);
+        st = selfsup__spec_choice(&p, "relax", selfsup__sortnet_relax_names, 3,
+                                  &relax);
     if (st == SELFSUP_OK)
         st = selfsup__spec_double(&p, "steepness", 0.0, 1e9, SS_SPEC_OPEN_LO,
                                   &steepness);
@@ -193,8 +192,8 @@ int selfsup_sortnet_layer_count(const selfsup_sortnet *s)
     return s ? s->layers : 0;
 }
 
-selfsup_status selfsup_sortnet_comparator(const selfsup_sortnet *s,
-                                          int64_t k, int *lo, int *hi)
+selfsup_status selfsup_sortnet_comparator(const selfsup_sortnet *s, int64_t k,
+                                          int *lo, int *hi)
 {
     SS_CHECK_NOT_NULL(s);
     if (k < 0 || k >= s->count)
@@ -253,8 +252,8 @@ selfsup_status selfsup_sortnet_forward(const selfsup_sortnet *s,
     int threads = selfsup__num_threads();
     /* per thread: the row (n), the tape (3 count), P transposed (n x n) */
     int64_t per = n + 3 * s->count + (perm ? (int64_t)n * n : 0);
-    double *work = selfsup__malloc((size_t)threads * (size_t)per *
-                                   sizeof(double));
+    double *work =
+        selfsup__malloc((size_t)threads * (size_t)per * sizeof(double));
     if (!work)
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                        "cannot allocate %d x %lld doubles of work space",
@@ -262,12 +261,12 @@ selfsup_status selfsup_sortnet_forward(const selfsup_sortnet *s,
     const float *xd = x->data;
     float *yd = sorted ? sorted->data : NULL;
     float *pd = perm ? perm->data : NULL;
-    #pragma omp parallel num_threads(threads) if (rows * per >= PARALLEL_WORK)
+#pragma omp parallel num_threads(threads) if (rows * per >= PARALLEL_WORK)
     {
         double *row = work + (int64_t)omp_get_thread_num() * per;
         double *tape = row + n;
         double *pt = tape + 3 * s->count;
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             for (int i = 0; i < n; i++)
                 row[i] = xd[r * n + i];
@@ -303,22 +302,20 @@ selfsup_status selfsup_sortnet_backward(const selfsup_sortnet *s,
                        "grad_sorted and grad_perm are both NULL");
     int n = s->n;
     if (grad_sorted)
-        SS_TRY(selfsup__tensor_expect_shape(grad_sorted, __func__,
-                                            "grad_sorted", 2,
-                                            (int64_t[]){rows, n}));
+        SS_TRY(selfsup__tensor_expect_shape(
+            grad_sorted, __func__, "grad_sorted", 2, (int64_t[]){rows, n}));
     if (grad_perm)
-        SS_TRY(selfsup__tensor_expect_shape(grad_perm, __func__, "grad_perm",
-                                            3, (int64_t[]){rows, n, n}));
+        SS_TRY(selfsup__tensor_expect_shape(grad_perm, __func__, "grad_perm", 3,
+                                            (int64_t[]){rows, n, n}));
     SS_CHECK_NOT_NULL(grad_x);
     SS_TRY(selfsup__tensor_expect_shape(grad_x, __func__, "grad_x", 2,
                                         (int64_t[]){rows, n}));
     SS_TRY(selfsup__tensor_check_finite(x, __func__, "x"));
     if (grad_sorted)
-        SS_TRY(selfsup__tensor_check_finite(grad_sorted, __func__,
-                                            "grad_sorted"));
+        SS_TRY(
+            selfsup__tensor_check_finite(grad_sorted, __func__, "grad_sorted"));
     if (grad_perm)
-        SS_TRY(selfsup__tensor_check_finite(grad_perm, __func__,
-                                            "grad_perm"));
+        SS_TRY(selfsup__tensor_check_finite(grad_perm, __func__, "grad_perm"));
 
     selfsup__threads_apply();
     int threads = selfsup__num_threads();
@@ -327,9 +324,9 @@ selfsup_status selfsup_sortnet_backward(const selfsup_sortnet *s,
                   selfsup__sortnet_backward_work(s);
     /* the result goes to scratch first: grad_x may be one of the inputs */
     size_t result = (size_t)rows * (size_t)n;
-    double *work = selfsup__malloc(
-        ((size_t)threads * (size_t)per) * sizeof(double) +
-        result * sizeof(float));
+    double *work =
+        selfsup__malloc(((size_t)threads * (size_t)per) * sizeof(double) +
+                        result * sizeof(float));
     if (!work)
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                        "cannot allocate %d x %lld doubles of work space",
@@ -338,13 +335,12 @@ selfsup_status selfsup_sortnet_backward(const selfsup_sortnet *s,
     const float *xd = x->data;
     const float *gyd = grad_sorted ? grad_sorted->data : NULL;
     const float *gpd = grad_perm ? grad_perm->data : NULL;
-    #pragma omp parallel num_threads(threads)                                   \
-        if (rows * per * n >= PARALLEL_WORK)
+#pragma omp parallel num_threads(threads) if (rows * per * n >= PARALLEL_WORK)
     {
         double *xr = work + (int64_t)omp_get_thread_num() * per;
         double *gy = xr + n, *gx = gy + n, *gp = gx + n;
         double *kernel = gp + (gpd ? (int64_t)n * n : 0);
-        #pragma omp for schedule(static)
+#pragma omp for schedule(static)
         for (int64_t r = 0; r < rows; r++) {
             for (int i = 0; i < n; i++) {
                 xr[i] = xd[r * n + i];

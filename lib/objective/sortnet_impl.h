@@ -41,10 +41,10 @@ struct selfsup_sortnet {
     selfsup__sortnet_network network;
     selfsup__sortnet_relax relax;
     double steepness;
-    int64_t count;         /* comparators */
+    int64_t count; /* comparators */
     int layers;
-    int32_t *lo, *hi;      /* count each, in execution order */
-    int64_t *layer_start;  /* layers + 1: layer l is [start[l], start[l+1]) */
+    int32_t *lo, *hi;     /* count each, in execution order */
+    int64_t *layer_start; /* layers + 1: layer l is [start[l], start[l+1]) */
 };
 
 /* Builds a network without parsing a spec (GroCo's path). n in
@@ -65,8 +65,8 @@ void selfsup__sortnet_values_forward(const selfsup_sortnet *s, double *x,
 
 /* pt (n x n) = P transposed, pt[c * n + r] = P[r][c]: the columns of P are
  * contiguous, so each comparator mixes two contiguous rows of pt. */
-void selfsup__sortnet_perm_forward(const selfsup_sortnet *s,
-                                   const double *tape, double *pt);
+void selfsup__sortnet_perm_forward(const selfsup_sortnet *s, const double *tape,
+                                   double *pt);
 
 /* beta (n): in m, out P m, by one reverse pass (O(1) per comparator).
  * dbeta (count) receives beta[lo] - beta[hi] just after each comparator,

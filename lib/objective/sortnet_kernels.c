@@ -52,8 +52,8 @@ void selfsup__sortnet_values_forward(const selfsup_sortnet *s, double *x,
     }
 }
 
-void selfsup__sortnet_perm_forward(const selfsup_sortnet *s,
-                                   const double *tape, double *pt)
+void selfsup__sortnet_perm_forward(const selfsup_sortnet *s, const double *tape,
+                                   double *pt)
 {
     int n = s->n;
     memset(pt, 0, (size_t)n * (size_t)n * sizeof *pt);
@@ -154,8 +154,7 @@ void selfsup__sortnet_backward_row(const selfsup_sortnet *s, const double *x,
             selfsup__sortnet_perm_apply(s, tape, beta, dbeta);
             for (int r = 0; r < n; r++)
                 gamma[r] = gp[(int64_t)r * n + c];
-            selfsup__sortnet_perm_rank1_backward(s, tape, gamma, dbeta,
-                                                 galpha);
+            selfsup__sortnet_perm_rank1_backward(s, tape, gamma, dbeta, galpha);
         }
     }
     if (gy)

@@ -41,14 +41,14 @@ static void centre(float *xc, double *variance, double *mean, const float *x,
     for (int64_t j = 0; j < d; j++)
         mean[j] = variance[j] = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             mean[j] += x[i * d + j];
     }
     for (int64_t j = 0; j < d; j++)
         mean[j] /= (double)n;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++) {
             double dev = x[i * d + j] - mean[j];
             xc[i * d + j] = (float)dev;
@@ -65,12 +65,12 @@ static void centre(float *xc, double *variance, double *mean, const float *x,
 static double squares(float *m, double *row_sum, int64_t rows, int64_t cols,
                       int zero_diagonal)
 {
-    #pragma omp parallel for schedule(static)                                  \
-        if (rows * cols >= SELFSUP__PARALLEL_WORK)
+#pragma omp parallel for schedule(static) if (rows * cols >=                   \
+                                              SELFSUP__PARALLEL_WORK)
     for (int64_t j = 0; j < rows; j++) {
         float *row = m + j * cols;
         double s = 0;
-        #pragma omp simd reduction(+ : s)
+#pragma omp simd reduction(+ : s)
         for (int64_t k = 0; k < cols; k++)
             s += (double)row[k] * row[k];
         if (zero_diagonal) {
@@ -86,20 +86,19 @@ static double squares(float *m, double *row_sum, int64_t rows, int64_t cols,
 }
 
 /* Subtracts each column's mean from g (n, d): the backward of centring. */
-static void subtract_column_means(float *g, double *sum, int64_t n,
-                                  int64_t d)
+static void subtract_column_means(float *g, double *sum, int64_t n, int64_t d)
 {
     for (int64_t j = 0; j < d; j++)
         sum[j] = 0.0;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             sum[j] += g[i * d + j];
     }
     for (int64_t j = 0; j < d; j++)
         sum[j] /= (double)n;
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             g[i * d + j] = (float)(g[i * d + j] - sum[j]);
     }
@@ -149,12 +148,12 @@ static selfsup_status vicreg_view(const selfsup_objective *o, const float *x,
     double coef = 4.0 * cov / ((double)d * (double)(n - 1));
     for (int64_t j = 0; j < d; j++) {
         double sd = sqrt(variance[j] + o->p.vicreg.eps);
-        row[j] = (sd < 1.0 ? -var / (2.0 * (double)d * (double)(n - 1) * sd)
-                           : 0.0) -
-                 (gram ? coef * variance[j] : 0.0);
+        row[j] =
+            (sd < 1.0 ? -var / (2.0 * (double)d * (double)(n - 1) * sd) : 0.0) -
+            (gram ? coef * variance[j] : 0.0);
     }
     for (int64_t i = 0; i < n; i++) {
-        #pragma omp simd
+#pragma omp simd
         for (int64_t j = 0; j < d; j++)
             g[i * d + j] = (float)(row[j] * xc[i * d + j]);
     }
@@ -182,8 +181,8 @@ static selfsup_status vicreg_compute(const selfsup_objective *o,
     size_t off_m =
         selfsup__carve(&total, (size_t)(side * side) * sizeof(float));
     size_t off_col = selfsup__carve(&total, (size_t)d * sizeof(double));
-    size_t off_row = selfsup__carve(
-        &total, (size_t)(n > d ? n : d) * sizeof(double));
+    size_t off_row =
+        selfsup__carve(&total, (size_t)(n > d ? n : d) * sizeof(double));
     char *base = selfsup__malloc(total);
     if (!base)
         return SS_OBJ_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
@@ -204,7 +203,7 @@ static selfsup_status vicreg_compute(const selfsup_objective *o,
 
     const float *x = b->online[0], *y = b->online[1];
     double mse = 0;
-    #pragma omp simd reduction(+ : mse)
+#pragma omp simd reduction(+ : mse)
     for (int64_t i = 0; i < n * d; i++) {
         double diff = (double)x[i] - y[i];
         mse += diff * diff;
@@ -212,7 +211,7 @@ static selfsup_status vicreg_compute(const selfsup_objective *o,
     mse /= (double)(n * d);
     if (r->grad) {
         double w = 2.0 * sim / (double)(n * d);
-        #pragma omp simd
+#pragma omp simd
         for (int64_t i = 0; i < n * d; i++) {
             double g = w * ((double)x[i] - y[i]);
             r->grad[0][i] = (float)(r->grad[0][i] + g);
@@ -222,8 +221,8 @@ static selfsup_status vicreg_compute(const selfsup_objective *o,
 
     double variance = (hinge[0] + hinge[1]) / 2.0;
     double covariance = (offdiag[0] + offdiag[1]) / (double)d;
-    r->loss = sim * mse + o->p.vicreg.var * variance +
-              o->p.vicreg.cov * covariance;
+    r->loss =
+        sim * mse + o->p.vicreg.var * variance + o->p.vicreg.cov * covariance;
     r->diag[SELFSUP__OBJ_DIAG_OWN + 0] = mse;
     r->diag[SELFSUP__OBJ_DIAG_OWN + 1] = variance;
     r->diag[SELFSUP__OBJ_DIAG_OWN + 2] = covariance;

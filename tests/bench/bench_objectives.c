@@ -81,8 +81,8 @@ int main(int argc, char **argv)
             for (int r = -2; r < repeats; r++) { /* two warm-up runs */
                 double t0 = now();
                 if (check(selfsup_objective_compute(
-                              o, 2, (const selfsup_tensor *const *)on,
-                              target, &loss, gr),
+                              o, 2, (const selfsup_tensor *const *)on, target,
+                              &loss, gr),
                           specs[s]))
                     return 1;
                 if (r >= 0)

@@ -95,8 +95,7 @@ void golden_inputs(const ss_golden *g, const golden_case *c,
     char name[128];
     for (int v = 0; v < c->views; v++) {
         snprintf(name, sizeof name, "%s_online%d", c->name, v);
-        online[v] =
-            tensor_2d(c->n, c->d, ss_golden_get(g, name, c->n * c->d));
+        online[v] = tensor_2d(c->n, c->d, ss_golden_get(g, name, c->n * c->d));
         target[v] = NULL;
         if (c->target) {
             snprintf(name, sizeof name, "%s_target%d", c->name, v);
@@ -129,12 +128,11 @@ void assert_rows_close_at(const float *got, const float *want, int64_t n,
             }
         }
     }
-    ck_assert_msg(worst < 0,
-                  "%s:%d: %s[%lld][%lld] = %.9g, expected %.9g (tol %.3g)",
-                  file, line, what, (long long)(worst / (d ? d : 1)),
-                  (long long)(worst % (d ? d : 1)),
-                  worst >= 0 ? got[worst] : 0.0f,
-                  worst >= 0 ? want[worst] : 0.0f, worst_tol);
+    ck_assert_msg(
+        worst < 0, "%s:%d: %s[%lld][%lld] = %.9g, expected %.9g (tol %.3g)",
+        file, line, what, (long long)(worst / (d ? d : 1)),
+        (long long)(worst % (d ? d : 1)), worst >= 0 ? got[worst] : 0.0f,
+        worst >= 0 ? want[worst] : 0.0f, worst_tol);
 }
 
 void fill_normal(float *x, int64_t count, uint64_t seed)

@@ -43,7 +43,7 @@ void golden_inputs(const ss_golden *g, const golden_case *c,
  * scale of each row's own gradient (rows of one batch can differ by many
  * orders of magnitude, e.g. a zero row under the cos clamp). */
 #define assert_rows_close(got, want, n, d, row_rel, rtol)                      \
-    assert_rows_close_at((got), (want), (n), (d), (row_rel), (rtol), #got,   \
+    assert_rows_close_at((got), (want), (n), (d), (row_rel), (rtol), #got,     \
                          __FILE__, __LINE__)
 void assert_rows_close_at(const float *got, const float *want, int64_t n,
                           int64_t d, double row_rel, double rtol,

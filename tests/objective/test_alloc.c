@@ -29,8 +29,7 @@ static selfsup_status create_compute_destroy(void *ctx)
     float loss = 123.0f;
     s = selfsup_objective_compute(
         o, r->views, (const selfsup_tensor *const *)r->on,
-        r->target ? (const selfsup_tensor *const *)r->tg : NULL, &loss,
-        r->gr);
+        r->target ? (const selfsup_tensor *const *)r->tg : NULL, &loss, r->gr);
     if (s != SELFSUP_OK) {
         ck_assert(loss == 123.0f);
         for (int v = 0; v < r->views; v++)
@@ -50,9 +49,12 @@ START_TEST(objective_allocation_failures)
     static const struct {
         const char *spec;
         int views, target;
-    } runs[] = {{"byol", 2, 1},           {"simsiam", 2, 1},
-                {"vicreg", 2, 0},         {"simclr:temperature=0.3", 2, 0},
-                {"barlow", 2, 0},         {"groco:topk=4", 3, 1},
+    } runs[] = {{"byol", 2, 1},
+                {"simsiam", 2, 1},
+                {"vicreg", 2, 0},
+                {"simclr:temperature=0.3", 2, 0},
+                {"barlow", 2, 0},
+                {"groco:topk=4", 3, 1},
                 {"groco:topk=4,network=bitonic", 2, 0}};
     objective_run r;
     float x[6 * 5];
@@ -70,8 +72,7 @@ START_TEST(objective_allocation_failures)
     /* the spec's copy and the handle; the gradients' scratch, the loss's
      * work space (groco: and its network's two blocks), the collapse
      * monitor's */
-    long made = ss_sweep_alloc_failures(create_compute_destroy, &r,
-                                        SELFSUP_OK);
+    long made = ss_sweep_alloc_failures(create_compute_destroy, &r, SELFSUP_OK);
     ck_assert_int_ge(made, 5);
     ck_assert_int_eq(selfsup__alloc_live(), live);
     tensors_free(r.on, 3);
@@ -123,8 +124,7 @@ START_TEST(sortnet_and_collapse_allocation_failures)
     long live = selfsup__alloc_live();
     /* create: spec copy, handle, comparators; forward and backward: one
      * work block each */
-    ck_assert_int_eq(ss_sweep_alloc_failures(sortnet_cycle, &r, SELFSUP_OK),
-                     5);
+    ck_assert_int_eq(ss_sweep_alloc_failures(sortnet_cycle, &r, SELFSUP_OK), 5);
     ck_assert_int_eq(ss_sweep_alloc_failures(collapse_once, x, SELFSUP_OK), 1);
     ck_assert_int_eq(selfsup__alloc_live(), live);
     selfsup_tensor *all[] = {r.x, r.y, r.p, r.gx};

@@ -75,9 +75,8 @@ START_TEST(handle_queries)
     for (int i = 0; i < 7; i++) {
         selfsup_objective *o = objective(want[i].spec);
         ck_assert_str_eq(selfsup_objective_name(o),
-                         strncmp(want[i].spec, "groco", 5) == 0
-                             ? "groco"
-                             : want[i].spec);
+                         strncmp(want[i].spec, "groco", 5) == 0 ? "groco"
+                                                                : want[i].spec);
         ck_assert_int_eq(selfsup_objective_target_rule(o), want[i].rule);
         ck_assert_int_eq(selfsup_objective_min_views(o), want[i].min);
         ck_assert_int_eq(selfsup_objective_max_views(o), want[i].max);
@@ -86,16 +85,14 @@ START_TEST(handle_queries)
         ck_assert_str_eq(selfsup_objective_diagnostic_name(o, 1),
                          "collapse_std");
         ck_assert_ptr_null(selfsup_objective_diagnostic_name(o, -1));
-        ck_assert_ptr_null(
-            selfsup_objective_diagnostic_name(o, want[i].diag));
+        ck_assert_ptr_null(selfsup_objective_diagnostic_name(o, want[i].diag));
         selfsup_objective_destroy(o);
     }
     ck_assert_str_eq(selfsup_objective_name(NULL), "");
     ck_assert_int_eq(selfsup_objective_diagnostic_count(NULL), 0);
     ck_assert_int_eq(selfsup_objective_min_views(NULL), 0);
     ck_assert_int_eq(selfsup_objective_max_views(NULL), 0);
-    ck_assert_int_eq(selfsup_objective_target_rule(NULL),
-                     SELFSUP_TARGET_NONE);
+    ck_assert_int_eq(selfsup_objective_target_rule(NULL), SELFSUP_TARGET_NONE);
     ck_assert_ptr_null(selfsup_objective_diagnostic_name(NULL, 0));
 }
 END_TEST
@@ -160,17 +157,16 @@ START_TEST(compute_refuses_bad_arguments)
     selfsup_objective *groco = objective("groco:topk=5");
     selfsup_objective *groco_big = objective("groco:topk=1000");
 
-    ss_assert_fails(selfsup_objective_compute(NULL, 2, CON(f.on), CON(f.tg),
-                                              &f.loss, f.gr),
-                    SELFSUP_ERR_INVALID_ARGUMENT, "o is NULL");
+    ss_assert_fails(
+        selfsup_objective_compute(NULL, 2, CON(f.on), CON(f.tg), &f.loss, f.gr),
+        SELFSUP_ERR_INVALID_ARGUMENT, "o is NULL");
     EXPECT_COMPUTE_FAILS(byol, 2, NULL, CON(f.tg), f.gr,
                          SELFSUP_ERR_INVALID_ARGUMENT, "online is NULL");
-    ss_assert_fails(selfsup_objective_compute(byol, 2, CON(f.on), CON(f.tg),
-                                              NULL, f.gr),
-                    SELFSUP_ERR_INVALID_ARGUMENT, "loss is NULL");
+    ss_assert_fails(
+        selfsup_objective_compute(byol, 2, CON(f.on), CON(f.tg), NULL, f.gr),
+        SELFSUP_ERR_INVALID_ARGUMENT, "loss is NULL");
     /* n_views */
-    EXPECT_COMPUTE_FAILS(byol, 3, CON(f.on), CON(f.tg), f.gr,
-                         SELFSUP_ERR_SHAPE,
+    EXPECT_COMPUTE_FAILS(byol, 3, CON(f.on), CON(f.tg), f.gr, SELFSUP_ERR_SHAPE,
                          "n_views = 3, but byol takes 2 views");
     EXPECT_COMPUTE_FAILS(vicreg, 0, CON(f.on), NULL, f.gr, SELFSUP_ERR_SHAPE,
                          "n_views = 0, but vicreg takes 2 views");
@@ -200,9 +196,9 @@ START_TEST(compute_refuses_bad_arguments)
                          "online[1] has shape (8, 32), not (8, 16)");
     selfsup_tensor *one_row[2] = {tensor_2d(1, 16, NULL),
                                   tensor_2d(1, 16, NULL)};
-    EXPECT_COMPUTE_FAILS(vicreg, 2, CON(one_row), NULL, NULL,
-                         SELFSUP_ERR_SHAPE, "online[0] has N = 1 rows; "
-                                            "vicreg needs N >= 2");
+    EXPECT_COMPUTE_FAILS(vicreg, 2, CON(one_row), NULL, NULL, SELFSUP_ERR_SHAPE,
+                         "online[0] has N = 1 rows; "
+                         "vicreg needs N >= 2");
     selfsup_objective *groco8 = objective("groco:topk=8");
     EXPECT_COMPUTE_FAILS(groco8, 2, CON(f.on), NULL, f.gr, SELFSUP_ERR_SHAPE,
                          "topk = 8 needs N - 1 >= 8 negatives per anchor, "
@@ -265,11 +261,10 @@ START_TEST(compute_refuses_bad_arguments)
                          SELFSUP_ERR_SHAPE, "grad_online[0] has shape");
     EXPECT_COMPUTE_FAILS(byol, 2, CON(nan1), CON(inf0), f.gr,
                          SELFSUP_ERR_NUMERIC, "online[1][37]");
-    ss_assert_fails(selfsup_objective_compute(byol, 5, NULL, NULL, NULL,
-                                              NULL),
+    ss_assert_fails(selfsup_objective_compute(byol, 5, NULL, NULL, NULL, NULL),
                     SELFSUP_ERR_INVALID_ARGUMENT, "online is NULL");
 
-    selfsup_tensor *extra[] = {flat,       cube,       wide,   one_row[0],
+    selfsup_tensor *extra[] = {flat,       cube,    wide,   one_row[0],
                                one_row[1], nan1[1], inf0[0]};
     tensors_free(extra, 7);
     selfsup_objective_destroy(byol);
@@ -300,8 +295,8 @@ START_TEST(non_finite_results_are_refused)
                          "column 2 of online[1] is constant over the batch");
     selfsup_objective *barlow_eps = objective("barlow:eps=1e-5");
     float loss;
-    ss_assert_ok(selfsup_objective_compute(barlow_eps, 2, CON(constant),
-                                           NULL, &loss, NULL));
+    ss_assert_ok(selfsup_objective_compute(barlow_eps, 2, CON(constant), NULL,
+                                           &loss, NULL));
     ck_assert(isfinite(loss));
 
     /* vicreg's squared distances overflow float */
@@ -309,8 +304,8 @@ START_TEST(non_finite_results_are_refused)
         x[i] = (i % 2) ? 3e38f : -3e38f;
     selfsup_tensor *huge[2] = {tensor_2d(8, 16, x), f.on[1]};
     selfsup_objective *vicreg = objective("vicreg");
-    EXPECT_COMPUTE_FAILS(vicreg, 2, CON(huge), NULL, f.gr,
-                         SELFSUP_ERR_NUMERIC, "vicreg: the loss is not finite");
+    EXPECT_COMPUTE_FAILS(vicreg, 2, CON(huge), NULL, f.gr, SELFSUP_ERR_NUMERIC,
+                         "vicreg: the loss is not finite");
 
     selfsup_objective_destroy(barlow);
     selfsup_objective_destroy(barlow_eps);
@@ -342,8 +337,7 @@ START_TEST(diagnostics_follow_successful_computes)
     ck_assert(value == -1);
 
     float loss;
-    ss_assert_ok(selfsup_objective_compute(o, 2, CON(f.on), NULL, &loss,
-                                           NULL));
+    ss_assert_ok(selfsup_objective_compute(o, 2, CON(f.on), NULL, &loss, NULL));
     double first, top1, pos;
     ss_assert_ok(selfsup_objective_diagnostic(o, "loss", &first));
     ss_assert_close(first, loss, 1e-6, 1e-6);
@@ -360,8 +354,7 @@ START_TEST(diagnostics_follow_successful_computes)
 
     /* identical views: every positive has cosine 1 and is the top logit */
     selfsup_tensor *same[2] = {f.on[0], f.on[0]};
-    ss_assert_ok(selfsup_objective_compute(o, 2, CON(same), NULL, &loss,
-                                           NULL));
+    ss_assert_ok(selfsup_objective_compute(o, 2, CON(same), NULL, &loss, NULL));
     ss_assert_ok(selfsup_objective_diagnostic(o, "pos_sim", &value));
     ss_assert_close(value, 1.0, 1e-6, 0);
     ss_assert_ok(selfsup_objective_diagnostic(o, "top1", &value));

@@ -20,7 +20,7 @@ typedef struct fd_case {
     const char *spec;
     int views;
     int64_t n, d;
-    int target;   /* 1: separate target tensors; 2: target NULL */
+    int target; /* 1: separate target tensors; 2: target NULL */
     double h;
     double tol;   /* relative to the largest |gradient| of the case */
     float spread; /* vicreg: columns alternate scale 0.3 and this */
@@ -128,8 +128,8 @@ START_TEST(gradient_matches_finite_differences)
             fill_normal(tg[v], numel, seed * 16 + 8 + (uint64_t)v);
             for (int64_t e = 0; e < numel; e++) {
                 float scale = c->spread > 0 && (e % c->d) % 2 ? c->spread
-                              : c->spread > 0             ? 0.3f
-                                                          : 1.0f;
+                              : c->spread > 0                 ? 0.3f
+                                                              : 1.0f;
                 on[v][e] = quantise(on[v][e] * scale);
                 tg[v][e] = quantise(tg[v][e]);
             }

@@ -16,8 +16,9 @@
  * few 1e-7 (unit roundoff 6e-8 times a small multiple), and the losses
  * combine O(1) of them, so: */
 #define LOSS_RTOL 1e-6 /* loss, float32 result; seen <= 1.1e-7 */
-#define GRAD_ROW_REL 3e-6 /* gradient, relative to its row's max; seen
-                             <= 6.3e-7 (simclr at temperature 0.1) */
+#define GRAD_ROW_REL                                                           \
+    3e-6 /* gradient, relative to its row's max; seen                          \
+            <= 6.3e-7 (simclr at temperature 0.1) */
 #define GRAD_RTOL 1e-5
 #define DIAG_RTOL 1e-5 /* seen <= 4e-6, relative to small means */
 
@@ -34,8 +35,7 @@ static void check_case(const golden_case *c, const ss_golden *g)
     float loss = NAN;
     ss_assert_ok(selfsup_objective_compute(
         o, c->views, (const selfsup_tensor *const *)online,
-        c->target ? (const selfsup_tensor *const *)target : NULL, &loss,
-        grad));
+        c->target ? (const selfsup_tensor *const *)target : NULL, &loss, grad));
     snprintf(name, sizeof name, "%s_loss", c->name);
     double want = ss_golden_scalar(g, name);
     ck_assert_msg(fabs(loss - want) <= 1e-7 + LOSS_RTOL * fabs(want),
@@ -182,9 +182,8 @@ END_TEST
 START_TEST(results_are_reproducible)
 {
     enum { N = 128, D = 256, ND = N * D };
-    static const char *const specs[] = {"byol",   "simsiam",
-                                        "vicreg", "simclr",
-                                        "barlow", "groco:topk=5"};
+    static const char *const specs[] = {"byol",   "simsiam", "vicreg",
+                                        "simclr", "barlow",  "groco:topk=5"};
     float *x = malloc(sizeof(float) * 4 * ND);
     float *grads = malloc(sizeof(float) * 3 * 2 * ND);
     for (int v = 0; v < 4; v++)
@@ -206,13 +205,12 @@ START_TEST(results_are_reproducible)
                 need_target ? (const selfsup_tensor *const *)tg : NULL,
                 &loss[t], gr));
             for (int v = 0; v < 2; v++)
-                ss_assert_ok(selfsup_tensor_read(
-                    gr[v], grads + (t * 2 + v) * ND, ND));
+                ss_assert_ok(
+                    selfsup_tensor_read(gr[v], grads + (t * 2 + v) * ND, ND));
         }
         ss_assert_ok(selfsup_set_num_threads(0));
-        ck_assert_msg(loss[0] == loss[1] &&
-                          memcmp(grads, grads + 2 * ND,
-                                 sizeof(float) * 2 * ND) == 0,
+        ck_assert_msg(loss[0] == loss[1] && memcmp(grads, grads + 2 * ND,
+                                                   sizeof(float) * 2 * ND) == 0,
                       "%s: two runs on 2 threads differ", specs[s]);
         ss_assert_close(loss[2], loss[0], 0, 1e-6);
         assert_rows_close(grads + 4 * ND, grads, 2 * N, D, GRAD_ROW_REL,
@@ -231,8 +229,7 @@ TCase *golden_tcase(void)
 {
     TCase *tc = tcase_create("golden");
     tcase_add_unchecked_fixture(tc, golden_setup, golden_teardown);
-    tcase_add_loop_test(tc, objective_matches_reference, 0,
-                        golden_case_count);
+    tcase_add_loop_test(tc, objective_matches_reference, 0, golden_case_count);
     tcase_add_test(tc, groco_stops_gradient_through_online_as_target);
     tcase_add_test(tc, gradient_may_alias_the_inputs);
     tcase_add_test(tc, results_are_reproducible);

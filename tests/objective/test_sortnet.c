@@ -14,12 +14,12 @@
 static const char *const networks[] = {"odd_even", "bitonic"};
 static const char *const relaxes[] = {"cauchy", "logistic", "optimal"};
 
-static selfsup_sortnet *sortnet(const char *network, int n,
-                                const char *relax, double steepness)
+static selfsup_sortnet *sortnet(const char *network, int n, const char *relax,
+                                double steepness)
 {
     char spec[128];
-    snprintf(spec, sizeof spec, "%s:n=%d,relax=%s,steepness=%.17g", network,
-             n, relax, steepness);
+    snprintf(spec, sizeof spec, "%s:n=%d,relax=%s,steepness=%.17g", network, n,
+             relax, steepness);
     selfsup_sortnet *s = NULL;
     ss_assert_ok(selfsup_sortnet_create(&s, spec));
     ck_assert_int_eq(selfsup_sortnet_wires(s), n);
@@ -48,7 +48,7 @@ START_TEST(sortnet_matches_reference)
              (int)steep);
     const ss_golden *g = golden();
 #define GOLD(suffix, count)                                                    \
-    (snprintf(name, sizeof name, "%s_%s", prefix, suffix),                   \
+    (snprintf(name, sizeof name, "%s_%s", prefix, suffix),                     \
      ss_golden_get(g, name, (count)))
     selfsup_tensor *x = tensor_2d(SORT_ROWS, n, GOLD("x", SORT_ROWS * n));
     selfsup_tensor *wy = tensor_2d(SORT_ROWS, n, GOLD("wy", SORT_ROWS * n));
@@ -64,9 +64,8 @@ START_TEST(sortnet_matches_reference)
      * float inputs' ulp remain */
     ss_assert_all_close(selfsup_tensor_data(y), GOLD("sorted", SORT_ROWS * n),
                         SORT_ROWS * n, 1e-6, 1e-6);
-    ss_assert_all_close(selfsup_tensor_data(p),
-                        GOLD("perm", SORT_ROWS * n * n), SORT_ROWS * n * n,
-                        1e-6, 1e-6);
+    ss_assert_all_close(selfsup_tensor_data(p), GOLD("perm", SORT_ROWS * n * n),
+                        SORT_ROWS * n * n, 1e-6, 1e-6);
     ss_assert_ok(selfsup_sortnet_backward(s, x, wy, wp, gx));
     ss_assert_all_close(selfsup_tensor_data(gx), GOLD("grad", SORT_ROWS * n),
                         SORT_ROWS * n, 2e-6, 2e-6);
@@ -144,8 +143,7 @@ START_TEST(networks_sort_every_zero_one_input)
             for (int64_t k = 0; k < count; k++)
                 ss_assert_ok(selfsup_sortnet_comparator(s, k, &lo[k], &hi[k]));
             long unsorted = -1; /* the first input left unsorted */
-            for (uint32_t bits = 0; bits < (1u << n) && unsorted < 0;
-                 bits++) {
+            for (uint32_t bits = 0; bits < (1u << n) && unsorted < 0; bits++) {
                 int v[16];
                 for (int i = 0; i < n; i++)
                     v[i] = (bits >> i) & 1;
@@ -181,8 +179,7 @@ START_TEST(network_layouts)
         for (int l = 0; l < n; l++)
             for (int w = l % 2; w + 1 < n; w += 2, k++) {
                 int lo = -1, hi = -1;
-                if (selfsup_sortnet_comparator(s, k, &lo, &hi) !=
-                        SELFSUP_OK ||
+                if (selfsup_sortnet_comparator(s, k, &lo, &hi) != SELFSUP_OK ||
                     lo != w || hi != w + 1)
                     wrong = wrong < 0 ? k : wrong;
             }
@@ -220,8 +217,7 @@ START_TEST(layers_are_disjoint_and_ascending)
                 for (int64_t q = s->layer_start[l]; q < s->layer_start[l + 1];
                      q++) {
                     int lo = s->lo[q], hi = s->hi[q];
-                    if (!(0 <= lo && lo < hi && hi < n) || used[lo] ||
-                        used[hi])
+                    if (!(0 <= lo && lo < hi && hi < n) || used[lo] || used[hi])
                         bad = bad < 0 ? q : bad;
                     else
                         used[lo] = used[hi] = 1;
@@ -251,8 +247,9 @@ START_TEST(perm_is_doubly_stochastic)
                 for (int st = 0; st < 3; st++) {
                     int n = sizes[si];
                     float xv[ROWS * 33];
-                    fill_normal(xv, ROWS * n, (uint64_t)(net * 100 + k * 10 +
-                                                         si + st * 1000));
+                    fill_normal(
+                        xv, ROWS * n,
+                        (uint64_t)(net * 100 + k * 10 + si + st * 1000));
                     selfsup_sortnet *s =
                         sortnet(networks[net], n, relaxes[k], steeps[st]);
                     selfsup_tensor *x = tensor_2d(ROWS, n, xv);
@@ -283,8 +280,8 @@ START_TEST(perm_is_doubly_stochastic)
                                           lo >= 0.0f && hi <= 1.0f,
                                       "%s/%s n=%d steep=%g: |sum - 1| %.3g, "
                                       "|y - xP| %.3g, entries in [%g, %g]",
-                                      networks[net], relaxes[k], n,
-                                      steeps[st], worst_sum, worst_xp, lo, hi);
+                                      networks[net], relaxes[k], n, steeps[st],
+                                      worst_sum, worst_xp, lo, hi);
                     }
                     selfsup_sortnet_destroy(s);
                     selfsup_tensor *all[] = {x, y, p};
@@ -411,8 +408,8 @@ START_TEST(rank_one_path_matches_dense)
     selfsup__sortnet_perm_rank1_backward(s, tape, gamma, dbeta, galpha);
     double lambda[13] = {0};
     selfsup__sortnet_values_backward(s, tape, lambda, galpha);
-    double *work = malloc(sizeof(double) *
-                          (size_t)selfsup__sortnet_backward_work(s));
+    double *work =
+        malloc(sizeof(double) * (size_t)selfsup__sortnet_backward_work(s));
     double dense[13];
     selfsup__sortnet_backward_row(s, x, NULL, wp, dense, work);
     for (int i = 0; i < n; i++)
@@ -528,14 +525,14 @@ START_TEST(sortnet_forward_backward_errors)
                     "x has shape (5), not (rows, 5)");
     ss_assert_fails(selfsup_sortnet_forward(s, x, NULL, NULL),
                     SELFSUP_ERR_INVALID_ARGUMENT, "both NULL");
-    ss_assert_fails(selfsup_sortnet_forward(s, x, rows3, p),
-                    SELFSUP_ERR_SHAPE, "sorted has shape (3, 5), not (2, 5)");
+    ss_assert_fails(selfsup_sortnet_forward(s, x, rows3, p), SELFSUP_ERR_SHAPE,
+                    "sorted has shape (3, 5), not (2, 5)");
     ss_assert_fails(selfsup_sortnet_forward(s, x, y, bad3), SELFSUP_ERR_SHAPE,
                     "perm has shape (2, 5, 4), not (2, 5, 5)");
     xv[7] = NAN;
     selfsup_tensor *xnan = tensor_2d(2, 5, xv);
-    ss_assert_fails(selfsup_sortnet_forward(s, xnan, y, p),
-                    SELFSUP_ERR_NUMERIC, "x[7] = nan is not finite");
+    ss_assert_fails(selfsup_sortnet_forward(s, xnan, y, p), SELFSUP_ERR_NUMERIC,
+                    "x[7] = nan is not finite");
     ck_assert(all_equal(y, 42.0f) && all_equal(p, 42.0f));
 
     ss_assert_fails(selfsup_sortnet_backward(NULL, x, y, p, gx),
