@@ -266,8 +266,16 @@ static selfsup_status groco_compute(const selfsup_objective *o,
                 selfsup__dot(ohat_v[v] + i * d, that_v[u] + i * d, d);
     }
 
-    groco_ctx c = {net,       views,  n,    d,   topk,
-                   b->online, that_v, norm, pos, 1.0 / (double)vn};
+    groco_ctx c = {.net = net,
+                   .views = views,
+                   .n = n,
+                   .d = d,
+                   .topk = topk,
+                   .online = b->online,
+                   .that = that_v,
+                   .norm = norm,
+                   .pos = pos,
+                   .scale = 1.0 / (double)vn};
     selfsup_status st = SELFSUP_OK;
     for (int v = 0; v < views && st == SELFSUP_OK; v++) {
         /* sims (n, n) = ohat_v that_v^T: every anchor against t[v] */
