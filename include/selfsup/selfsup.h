@@ -15,5 +15,7 @@
 #include "checkpoint.h"
 #include "data.h"
 #include "augment.h"
+#include "objective.h"
+#include "sortnet.h"
 
 #endif
