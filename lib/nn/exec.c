@@ -239,6 +239,12 @@ selfsup_status selfsup__plan_backward(selfsup__plan *p,
             arg(&x, DNNL_ARG_DIFF_SRC, p->diff_mem[st->diff_src]);
             SS_TRY(run(&p->ops[st->op].bwd, s, &x));
             break;
+        case SS_STEP_REORDER:
+            if (st->to_input && !want_input)
+                break;
+            SS_TRY(reorder(&st->accum, s, p->diff_mem[st->a],
+                           p->diff_mem[st->out]));
+            break;
         case SS_STEP_ACCUM:
             if (st->to_input && !want_input)
                 break;

@@ -261,7 +261,7 @@ static selfsup_status plan_backward(selfsup__plan *p, const selfsup__graph *g)
     s.slot_buf = selfsup__calloc((size_t)max_slots, sizeof(int));
     s.slot_tensor = selfsup__calloc((size_t)max_slots, sizeof(int));
     s.cur = selfsup__malloc((size_t)nt * sizeof(int));
-    p->steps = selfsup__calloc((size_t)(3 * g->n_ops + 1), sizeof *p->steps);
+    p->steps = selfsup__calloc((size_t)(5 * g->n_ops + 1), sizeof *p->steps);
     selfsup_status st = SELFSUP_OK;
     if (!s.pool.owners || !s.pool.size || !s.slot_buf || !s.slot_tensor ||
         !s.cur || !p->steps) {
@@ -293,7 +293,19 @@ static selfsup_status plan_backward(selfsup__plan *p, const selfsup__graph *g)
             }
             for (int k = 0; k < 2; k++) {
                 int t = op->src[k];
-                if (s.cur[t] < 0) {
+                if (!dnnl_memory_desc_equal(&p->md[t], &p->md[op->dst])) {
+                    /* an input in another layout gets a converted copy */
+                    selfsup__bwd_step *cv = push(p, SS_STEP_REORDER, i);
+                    cv->a = r;
+                    cv->out = fresh_slot(&s, t);
+                    cv->to_input = t == g->input;
+                    if (s.cur[t] < 0) {
+                        s.cur[t] = cv->out;
+                    } else {
+                        accumulate(&s, g, t, cv->out);
+                        release(&s, cv->out);
+                    }
+                } else if (s.cur[t] < 0) {
                     s.cur[t] = new_slot(&s, s.slot_buf[r], t);
                     s.pool.owners[s.slot_buf[r]]++;
                 } else {
@@ -349,6 +361,14 @@ static selfsup_status plan_backward(selfsup__plan *p, const selfsup__graph *g)
     }
     for (int k = 0; k < p->n_steps; k++) {
         selfsup__bwd_step *stp = &p->steps[k];
+        if (stp->kind == SS_STEP_REORDER) {
+            st = selfsup__prim_reorder(&stp->accum,
+                                       &p->md[s.slot_tensor[stp->a]],
+                                       &p->md[s.slot_tensor[stp->out]], 0);
+            if (st != SELFSUP_OK)
+                goto done;
+            continue;
+        }
         if (stp->kind != SS_STEP_ACCUM)
             continue;
         const dnnl_memory_desc_t *md = &p->md[s.slot_tensor[stp->out]];

@@ -62,7 +62,8 @@ typedef struct selfsup__view_store {
 typedef enum selfsup__step_kind {
     SS_STEP_OP,       /* an op's backward (weights, then data) */
     SS_STEP_RELU_BWD, /* the ReLU after an add */
-    SS_STEP_ACCUM     /* out = a + b (a gradient with several consumers) */
+    SS_STEP_ACCUM,    /* out = a + b (a gradient with several consumers) */
+    SS_STEP_REORDER   /* out = a in another layout (an add's inputs) */
 } selfsup__step_kind;
 
 typedef struct selfsup__bwd_step {
@@ -70,8 +71,8 @@ typedef struct selfsup__bwd_step {
     int op;
     int to_input; /* only serves the input gradient: skipped without one */
     int diff_dst, diff_src; /* slots (indices into diff_mem); -1 none */
-    int a, b, out;          /* ACCUM slots */
-    selfsup__prim accum;
+    int a, b, out;          /* ACCUM / REORDER slots */
+    selfsup__prim accum;    /* the sum or the reorder */
 } selfsup__bwd_step;
 
 typedef struct selfsup__plan {

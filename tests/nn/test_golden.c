@@ -1,0 +1,5 @@
+#include "nn_test.h"
+TCase *golden_tcase(void)
+{
+    return tcase_create("golden");
+}
