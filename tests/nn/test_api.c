@@ -517,6 +517,34 @@ START_TEST(zero_grad_and_accumulation)
 }
 END_TEST
 
+/* Plans are built once per input shape: a training step, an inference
+ * forward and a step on another view after the first ones allocate
+ * nothing of the library's (oneDNN's scratchpads are user-managed). */
+START_TEST(steady_state_allocates_nothing)
+{
+    selfsup_encoder *e = make("resnet18:width=4,in_channels=1", 4);
+    const int64_t xd[4] = {2, 1, 8, 8}, yd[2] = {2, 32};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 1, -1, 1);
+    selfsup_tensor *y = nn_tensor(2, yd), *gx = nn_tensor(4, xd);
+    for (int round = 0; round < 2; round++) {
+        long before = selfsup__alloc_count();
+        for (int v = 0; v < 2; v++) {
+            ss_assert_ok(selfsup_encoder_set_training(e, 1));
+            ss_assert_ok(selfsup_encoder_forward_view(e, v, x, y));
+            ss_assert_ok(selfsup_encoder_backward_view(e, v, y, gx));
+            ss_assert_ok(selfsup_encoder_set_training(e, 0));
+            ss_assert_ok(selfsup_encoder_forward(e, x, y));
+        }
+        if (round == 1)
+            ck_assert_int_eq(selfsup__alloc_count(), before);
+    }
+    selfsup_encoder_destroy(e);
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(y);
+    selfsup_tensor_destroy(gx);
+}
+END_TEST
+
 /* ---- allocation failures ---- */
 
 typedef struct sweep_ctx {
@@ -595,6 +623,7 @@ TCase *api_tcase(void)
     tcase_add_test(tc, clone_is_independent);
     tcase_add_test(tc, params_changed_refreshes_layouts);
     tcase_add_test(tc, zero_grad_and_accumulation);
+    tcase_add_test(tc, steady_state_allocates_nothing);
     return tc;
 }
 
