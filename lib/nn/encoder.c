@@ -238,8 +238,20 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
                                selfsup__plan **out)
 {
     int rank = e->g.tensors[e->g.input].rank;
+    int threads = selfsup__num_threads();
+    for (selfsup__plan **pp = &e->plans; *pp;) {
+        /* primitives made for another thread count are rebuilt */
+        selfsup__plan *p = *pp;
+        if (p->threads != threads && !plan_pending(e, p)) {
+            *pp = p->next;
+            selfsup__plan_destroy(p);
+            e->n_plans--;
+        } else {
+            pp = &p->next;
+        }
+    }
     for (selfsup__plan *p = e->plans; p; p = p->next) {
-        if (p->training == e->training &&
+        if (p->training == e->training && p->threads == threads &&
             memcmp(p->in_dims, dims, (size_t)rank * sizeof *dims) == 0) {
             p->last_use = ++e->clock;
             *out = p;

@@ -9,6 +9,7 @@
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "core/tensor_impl.h"
+#include "core/threads.h"
 
 static size_t md_bytes(const dnnl_memory_desc_t *md)
 {
@@ -517,6 +518,7 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
     p->in_rank = ctx->g->tensors[ctx->g->input].rank;
     memcpy(p->in_dims, in_dims, (size_t)p->in_rank * sizeof *in_dims);
     p->training = training;
+    p->threads = selfsup__num_threads();
     p->dt = ctx->dt;
     p->w_fwd_version = p->w_bwd_version = UINT64_MAX;
     selfsup_status st = build(p, ctx);

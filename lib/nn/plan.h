@@ -80,6 +80,7 @@ typedef struct selfsup__plan {
     int in_rank;
     int64_t in_dims[4];
     int training;
+    int threads; /* oneDNN sizes some kernels' scratch by the thread count */
     dnnl_data_type_t dt;
     int n_tensors, n_ops;
     int64_t (*dims)[4];     /* per tensor; rank from the graph */

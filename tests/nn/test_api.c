@@ -545,6 +545,35 @@ START_TEST(steady_state_allocates_nothing)
 }
 END_TEST
 
+/* Plans follow selfsup_set_num_threads: same results (up to summation
+ * order) with 1 and 2 threads, in both directions. */
+START_TEST(thread_count_changes)
+{
+    selfsup_encoder *e = make("resnet18:width=16,in_channels=1", 4);
+    const int64_t xd[4] = {4, 1, 12, 12}, yd[2] = {4, 128};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 1, -1, 1);
+    selfsup_tensor *y1 = nn_tensor(2, yd), *y2 = nn_tensor(2, yd);
+    int before = selfsup_get_num_threads();
+    ss_assert_ok(selfsup_set_num_threads(1));
+    ss_assert_ok(selfsup_encoder_forward(e, x, y1));
+    ss_assert_ok(selfsup_encoder_backward(e, y1, NULL));
+    ss_assert_ok(selfsup_set_num_threads(2));
+    ss_assert_ok(selfsup_encoder_forward(e, x, y2));
+    ss_assert_ok(selfsup_encoder_backward(e, y2, NULL));
+    ss_assert_all_close(selfsup_tensor_data(y2), selfsup_tensor_data(y1), 512,
+                        1e-5, 1e-4);
+    ss_assert_ok(selfsup_set_num_threads(1));
+    ss_assert_ok(selfsup_encoder_forward(e, x, y2));
+    ss_assert_all_close(selfsup_tensor_data(y2), selfsup_tensor_data(y1), 512,
+                        1e-5, 1e-4);
+    ss_assert_ok(selfsup_set_num_threads(before));
+    selfsup_encoder_destroy(e);
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(y1);
+    selfsup_tensor_destroy(y2);
+}
+END_TEST
+
 /* ---- allocation failures ---- */
 
 typedef struct sweep_ctx {
@@ -624,6 +653,7 @@ TCase *api_tcase(void)
     tcase_add_test(tc, params_changed_refreshes_layouts);
     tcase_add_test(tc, zero_grad_and_accumulation);
     tcase_add_test(tc, steady_state_allocates_nothing);
+    tcase_add_test(tc, thread_count_changes);
     return tc;
 }
 
