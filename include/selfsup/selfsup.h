@@ -17,5 +17,6 @@
 #include "augment.h"
 #include "objective.h"
 #include "sortnet.h"
+#include "encoder.h"
 
 #endif

@@ -1,0 +1,150 @@
+/* libselfsup: networks (image encoders and projection / prediction heads).
+ *
+ * An encoder is made from a spec string:
+ *
+ *   resnet18[:width=16,in_channels=1,precision=f32]
+ *       The CIFAR ResNet-18: a 3x3 stride-1 stem convolution (no bias),
+ *       batch norm, ReLU, no max-pool; four stages of two BasicBlocks of
+ *       widths w, 2w, 4w, 8w (stride 2 at the first block of stages 2-4,
+ *       with a 1x1 stride-2 convolution + batch-norm shortcut); global
+ *       average pooling. Input (N, in_channels, H, W), output (N, 8 w).
+ *       Defaults: width=16, in_channels=1 (28x28 grayscale images).
+ *       Parameters are named as torchvision's resnet18 state_dict
+ *       ("conv1.weight", "layer2.0.downsample.1.running_var", ...; no fc).
+ *
+ *   mlp[:in=512,hidden=4096,out=256,layers=2,last_bn=0,bias=1,
+ *       precision=f32]
+ *       Projector / predictor heads: (Linear-BatchNorm1d-ReLU) x (layers-1),
+ *       then Linear, then, with last_bn=1, a batch norm without affine
+ *       parameters. bias applies to every Linear. Input (N, in), output
+ *       (N, out). Parameters are named by position as in nn.Sequential
+ *       ("0.weight", "1.running_mean", "3.bias", ...).
+ *
+ * precision=bf16 computes convolutions, linear layers and the activations
+ * between them in bfloat16 (oneDNN's AVX-512 BF16 kernels) while the
+ * parameters, their gradients and the batch-norm statistics stay float32.
+ *
+ * Weights start as PyTorch initialises the same modules: torchvision's
+ * ResNet convolutions N(0, 2 / fan_out), nn.Linear U(+-1/sqrt(fan_in)) for
+ * weights and biases, batch-norm scale 1, shift 0, running mean 0 and
+ * variance 1; every draw comes from (seed, parameter name), so an encoder
+ * is a pure function of (spec, seed).
+ *
+ * Batch norm in training mode normalises with the batch statistics and
+ * updates the running ones (momentum 0.1, the running variance with the
+ * unbiased batch variance, eps 1e-5); in inference mode it uses the running
+ * ones. An encoder is used by one thread at a time. */
+#ifndef SELFSUP_ENCODER_H
+#define SELFSUP_ENCODER_H
+
+#include <stdint.h>
+
+#include "export.h"
+#include "status.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct selfsup_encoder selfsup_encoder;
+
+/* The most views whose activations an encoder keeps at once. */
+#define SELFSUP_ENCODER_MAX_VIEWS 8
+
+/* Makes an encoder from spec (see above), in training mode, with its
+ * parameters drawn from seed. SELFSUP_ERR_INVALID_ARGUMENT for a bad spec
+ * (the message names the key and the value). */
+SELFSUP_API selfsup_status selfsup_encoder_create(selfsup_encoder **out,
+                                                  const char *spec,
+                                                  uint64_t seed);
+
+/* Frees e; NULL is accepted. */
+SELFSUP_API void selfsup_encoder_destroy(selfsup_encoder *e);
+
+/* A deep copy: parameters, batch-norm statistics and mode (not the
+ * gradients nor any pending forward); e.g. BYOL's target network. */
+SELFSUP_API selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
+                                                 const selfsup_encoder *e);
+
+/* C for a resnet, `in` for an mlp; 0 for NULL. */
+SELFSUP_API int64_t selfsup_encoder_input_channels(const selfsup_encoder *e);
+
+/* The width of the output features; 0 for NULL. */
+SELFSUP_API int64_t selfsup_encoder_output_dim(const selfsup_encoder *e);
+
+/* training != 0: batch statistics and saved activations; 0: inference. */
+SELFSUP_API selfsup_status selfsup_encoder_set_training(selfsup_encoder *e,
+                                                        int training);
+SELFSUP_API int selfsup_encoder_is_training(const selfsup_encoder *e);
+
+/* input (N, C, H, W) for a resnet or (N, in) for an mlp; output
+ * (N, output_dim), overwritten. In training mode the forward keeps what
+ * backward needs under `view` (0 .. SELFSUP_ENCODER_MAX_VIEWS-1): each
+ * view's batch is a separate forward with its own batch-norm statistics,
+ * and backward(view) uses that view's saved activations. A new training
+ * forward on a view replaces what it kept. selfsup_encoder_forward is
+ * forward_view with view 0. SELFSUP_ERR_SHAPE for a wrong rank, channel
+ * count or output shape; SELFSUP_ERR_NUMERIC for NaN/Inf in the input. */
+SELFSUP_API selfsup_status selfsup_encoder_forward(selfsup_encoder *e,
+                                                   const selfsup_tensor *input,
+                                                   selfsup_tensor *output);
+SELFSUP_API selfsup_status selfsup_encoder_forward_view(
+    selfsup_encoder *e, int view, const selfsup_tensor *input,
+    selfsup_tensor *output);
+
+/* Adds dL/dparams into the gradient buffer, given grad_output = dL/doutput
+ * (N, output_dim) of the view's pending training forward, which it
+ * consumes. grad_input (the input's shape) receives dL/dinput; NULL skips
+ * that gradient. It uses the parameters as they are now: call it before
+ * changing them. SELFSUP_ERR_STATE if the view has no training forward
+ * pending. */
+SELFSUP_API selfsup_status
+selfsup_encoder_backward(selfsup_encoder *e, const selfsup_tensor *grad_output,
+                         selfsup_tensor *grad_input);
+SELFSUP_API selfsup_status selfsup_encoder_backward_view(
+    selfsup_encoder *e, int view, const selfsup_tensor *grad_output,
+    selfsup_tensor *grad_input);
+
+/* Sets every gradient to zero. */
+SELFSUP_API selfsup_status selfsup_encoder_zero_grad(selfsup_encoder *e);
+
+/* Named tensors: the trainable parameters first (state_dict order), then
+ * the batch-norm buffers (running_mean / running_var). */
+SELFSUP_API int selfsup_encoder_param_count(const selfsup_encoder *e);
+/* NULL if index is out of range. */
+SELFSUP_API const char *selfsup_encoder_param_name(const selfsup_encoder *e,
+                                                   int index);
+SELFSUP_API selfsup_status selfsup_encoder_param_find(const selfsup_encoder *e,
+                                                      const char *name,
+                                                      int *index);
+/* PyTorch's shape: ndim (1, 2 or 4) and dims[0 .. ndim). */
+SELFSUP_API selfsup_status selfsup_encoder_param_shape(const selfsup_encoder *e,
+                                                       int index, int *ndim,
+                                                       int64_t dims[4]);
+/* 1 for trainable parameters, 0 for buffers and out-of-range indices. */
+SELFSUP_API int selfsup_encoder_param_is_trainable(const selfsup_encoder *e,
+                                                   int index);
+/* count must equal the tensor's element count; values in PyTorch's
+ * layout (OIHW for convolutions, (out, in) for linear layers). */
+SELFSUP_API selfsup_status selfsup_encoder_param_read(const selfsup_encoder *e,
+                                                      int index, float *dst,
+                                                      int64_t count);
+SELFSUP_API selfsup_status selfsup_encoder_param_write(selfsup_encoder *e,
+                                                       int index,
+                                                       const float *src,
+                                                       int64_t count);
+/* The accumulated gradient of a trainable parameter. */
+SELFSUP_API selfsup_status selfsup_encoder_grad_read(const selfsup_encoder *e,
+                                                     int index, float *dst,
+                                                     int64_t count);
+
+/* The canonical spec, every key spelled out ("resnet18:width=16,
+ * in_channels=1,precision=f32"), for checkpoints; NULL for NULL. */
+SELFSUP_API const char *selfsup_encoder_spec(const selfsup_encoder *e);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,530 @@
+/* The public encoder: a graph, its flat buffers, and plans per input
+ * shape. */
+#include <stdio.h>
+#include <string.h>
+
+#include "arch.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/spec.h"
+#include "core/tensor_impl.h"
+#include "core/threads.h"
+#include "encoder_internal.h"
+#include "graph.h"
+#include "init.h"
+#include "plan.h"
+
+/* Plans kept at once (input shapes x modes); the least recently used one
+ * without a pending backward goes first. */
+enum { MAX_PLANS = 6 };
+
+struct selfsup_encoder {
+    selfsup__graph g;
+    char *spec;
+    dnnl_data_type_t dt;
+    float *params, *grads, *buffers;
+    uint64_t version; /* bumped by every write of parameter values */
+    int training;
+    selfsup__plan *plans;
+    int n_plans;
+    uint64_t clock;
+    selfsup__plan *pending[SELFSUP_ENCODER_MAX_VIEWS];
+};
+
+static selfsup__plan_ctx ctx_of(const selfsup_encoder *e)
+{
+    return (selfsup__plan_ctx){&e->g, e->params, e->grads, e->buffers, e->dt};
+}
+
+void selfsup_encoder_destroy(selfsup_encoder *e)
+{
+    if (!e)
+        return;
+    while (e->plans) {
+        selfsup__plan *next = e->plans->next;
+        selfsup__plan_destroy(e->plans);
+        e->plans = next;
+    }
+    selfsup__graph_free(&e->g);
+    selfsup__free(e->spec);
+    selfsup__free(e->params);
+    selfsup__free(e->grads);
+    selfsup__free(e->buffers);
+    selfsup__free(e);
+}
+
+/* Takes g over; allocates the flat buffers (zeroed). */
+static selfsup_status encoder_alloc(selfsup_encoder **out, selfsup__graph *g,
+                                    const char *spec, dnnl_data_type_t dt)
+{
+    selfsup_encoder *e = selfsup__calloc(1, sizeof *e);
+    if (!e) {
+        selfsup__graph_free(g);
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate the encoder");
+    }
+    e->g = *g;
+    memset(g, 0, sizeof *g);
+    e->dt = dt;
+    e->training = 1;
+    e->spec = selfsup__strdup(spec);
+    size_t np = (size_t)(e->g.param_floats ? e->g.param_floats : 1);
+    size_t nb = (size_t)(e->g.buffer_floats ? e->g.buffer_floats : 1);
+    e->params = selfsup__calloc(np, sizeof(float));
+    e->grads = selfsup__calloc(np, sizeof(float));
+    e->buffers = selfsup__calloc(nb, sizeof(float));
+    if (!e->spec || !e->params || !e->grads || !e->buffers) {
+        selfsup_encoder_destroy(e);
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate %zu parameters", np);
+    }
+    *out = e;
+    return SELFSUP_OK;
+}
+
+static const char *const PRECISIONS[] = {"f32", "bf16"};
+
+static selfsup_status parse_spec(selfsup__spec *s, selfsup__graph *g,
+                                 char *canon, size_t cap, int *bf16)
+{
+    int precision = 0;
+    if (strcmp(s->name, "resnet18") == 0) {
+        long width = 16, in_channels = 1;
+        SS_TRY(selfsup__spec_int(s, "width", 1, 4096, &width));
+        SS_TRY(selfsup__spec_int(s, "in_channels", 1, 4096, &in_channels));
+        SS_TRY(selfsup__spec_choice(s, "precision", PRECISIONS, 2, &precision));
+        SS_TRY(selfsup__spec_finish(s));
+        snprintf(canon, cap, "resnet18:width=%ld,in_channels=%ld,precision=%s",
+                 width, in_channels, PRECISIONS[precision]);
+        *bf16 = precision;
+        return selfsup__resnet18_graph(g, width, in_channels);
+    }
+    if (strcmp(s->name, "mlp") == 0) {
+        long in = 512, hidden = 4096, out = 256, layers = 2;
+        int last_bn = 0, bias = 1;
+        SS_TRY(selfsup__spec_int(s, "in", 1, 1L << 20, &in));
+        SS_TRY(selfsup__spec_int(s, "hidden", 1, 1L << 20, &hidden));
+        SS_TRY(selfsup__spec_int(s, "out", 1, 1L << 20, &out));
+        SS_TRY(selfsup__spec_int(s, "layers", 1, 64, &layers));
+        SS_TRY(selfsup__spec_bool(s, "last_bn", &last_bn));
+        SS_TRY(selfsup__spec_bool(s, "bias", &bias));
+        SS_TRY(selfsup__spec_choice(s, "precision", PRECISIONS, 2, &precision));
+        SS_TRY(selfsup__spec_finish(s));
+        snprintf(canon, cap,
+                 "mlp:in=%ld,hidden=%ld,out=%ld,layers=%ld,last_bn=%d,bias=%d,"
+                 "precision=%s",
+                 in, hidden, out, layers, last_bn, bias, PRECISIONS[precision]);
+        *bf16 = precision;
+        return selfsup__mlp_graph(g, in, hidden, out, (int)layers, last_bn,
+                                  bias);
+    }
+    return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
+                         "unknown encoder \"%s\" (known: resnet18, mlp)",
+                         s->name);
+}
+
+selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
+                                      uint64_t seed)
+{
+    SS_CHECK_NOT_NULL(out);
+    selfsup__spec s;
+    selfsup__graph g;
+    memset(&g, 0, sizeof g);
+    char canon[256];
+    int bf16 = 0;
+    selfsup_status st = selfsup__spec_parse(&s, spec, __func__);
+    if (st == SELFSUP_OK)
+        st = parse_spec(&s, &g, canon, sizeof canon, &bf16);
+    selfsup__spec_free(&s);
+    if (st != SELFSUP_OK) {
+        selfsup__graph_free(&g);
+        return st;
+    }
+    selfsup_encoder *e;
+    SS_TRY(encoder_alloc(&e, &g, canon, bf16 ? dnnl_bf16 : dnnl_f32));
+    selfsup__init_params(&e->g, e->params, e->buffers, seed);
+    *out = e;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup__encoder_from_graph(selfsup_encoder **out,
+                                           struct selfsup__graph *g,
+                                           uint64_t seed, int bf16)
+{
+    selfsup_encoder *e;
+    SS_TRY(encoder_alloc(&e, g, bf16 ? "graph:precision=bf16" : "graph",
+                         bf16 ? dnnl_bf16 : dnnl_f32));
+    selfsup__init_params(&e->g, e->params, e->buffers, seed);
+    *out = e;
+    return SELFSUP_OK;
+}
+
+const struct selfsup__graph *selfsup__encoder_graph(const selfsup_encoder *e)
+{
+    return &e->g;
+}
+
+selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
+                                     const selfsup_encoder *e)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(e);
+    selfsup__graph g;
+    SS_TRY(selfsup__graph_copy(&g, &e->g));
+    selfsup_encoder *c;
+    SS_TRY(encoder_alloc(&c, &g, e->spec, e->dt));
+    memcpy(c->params, e->params, (size_t)e->g.param_floats * sizeof(float));
+    memcpy(c->buffers, e->buffers, (size_t)e->g.buffer_floats * sizeof(float));
+    c->training = e->training;
+    *out = c;
+    return SELFSUP_OK;
+}
+
+int64_t selfsup_encoder_input_channels(const selfsup_encoder *e)
+{
+    return e ? e->g.tensors[e->g.input].channels : 0;
+}
+
+int64_t selfsup_encoder_output_dim(const selfsup_encoder *e)
+{
+    return e ? e->g.tensors[e->g.output].channels : 0;
+}
+
+selfsup_status selfsup_encoder_set_training(selfsup_encoder *e, int training)
+{
+    SS_CHECK_NOT_NULL(e);
+    e->training = training != 0;
+    return SELFSUP_OK;
+}
+
+int selfsup_encoder_is_training(const selfsup_encoder *e)
+{
+    return e ? e->training : 0;
+}
+
+const char *selfsup_encoder_spec(const selfsup_encoder *e)
+{
+    return e ? e->spec : NULL;
+}
+
+/* ---- forward / backward ---- */
+
+static int plan_pending(const selfsup_encoder *e, const selfsup__plan *p)
+{
+    for (int v = 0; v < SELFSUP_ENCODER_MAX_VIEWS; v++)
+        if (e->pending[v] == p)
+            return 1;
+    return 0;
+}
+
+static void evict_plans(selfsup_encoder *e, const selfsup__plan *keep)
+{
+    while (e->n_plans > MAX_PLANS) {
+        selfsup__plan **victim = NULL;
+        for (selfsup__plan **pp = &e->plans; *pp; pp = &(*pp)->next)
+            if (*pp != keep && !plan_pending(e, *pp) &&
+                (!victim || (*pp)->last_use < (*victim)->last_use))
+                victim = pp;
+        if (!victim)
+            return;
+        selfsup__plan *p = *victim;
+        *victim = p->next;
+        selfsup__plan_destroy(p);
+        e->n_plans--;
+    }
+}
+
+static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
+                               selfsup__plan **out)
+{
+    int rank = e->g.tensors[e->g.input].rank;
+    int threads = selfsup__num_threads();
+    for (selfsup__plan **pp = &e->plans; *pp;) {
+        /* primitives made for another thread count are rebuilt */
+        selfsup__plan *p = *pp;
+        if (p->threads != threads && !plan_pending(e, p)) {
+            *pp = p->next;
+            selfsup__plan_destroy(p);
+            e->n_plans--;
+        } else {
+            pp = &p->next;
+        }
+    }
+    for (selfsup__plan *p = e->plans; p; p = p->next) {
+        if (p->training == e->training && p->threads == threads &&
+            memcmp(p->in_dims, dims, (size_t)rank * sizeof *dims) == 0) {
+            p->last_use = ++e->clock;
+            *out = p;
+            return SELFSUP_OK;
+        }
+    }
+    selfsup__plan_ctx ctx = ctx_of(e);
+    selfsup__plan *p;
+    SS_TRY(selfsup__plan_create(&p, &ctx, dims, e->training));
+    p->last_use = ++e->clock;
+    p->next = e->plans;
+    e->plans = p;
+    e->n_plans++;
+    evict_plans(e, p);
+    *out = p;
+    return SELFSUP_OK;
+}
+
+static selfsup_status check_view(const char *where, int view)
+{
+    if (view < 0 || view >= SELFSUP_ENCODER_MAX_VIEWS)
+        return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                             "view = %d is outside 0..%d", view,
+                             SELFSUP_ENCODER_MAX_VIEWS - 1);
+    return SELFSUP_OK;
+}
+
+static selfsup_status check_input(const selfsup_encoder *e, const char *where,
+                                  const char *name, const selfsup_tensor *x)
+{
+    int rank = e->g.tensors[e->g.input].rank;
+    long long c = (long long)e->g.tensors[e->g.input].channels;
+    if (x->ndim == rank && x->dims[1] == c)
+        return SELFSUP_OK;
+    char got[96], want[64];
+    selfsup__shape_format(got, sizeof got, x->ndim, x->dims);
+    if (rank == 4)
+        snprintf(want, sizeof want, "(N, %lld, H, W)", c);
+    else
+        snprintf(want, sizeof want, "(N, %lld)", c);
+    return selfsup__fail(SELFSUP_ERR_SHAPE, where,
+                         "%s has shape %s, but the encoder takes %s", name, got,
+                         want);
+}
+
+static selfsup_status check_rows(const selfsup_encoder *e, const char *where,
+                                 const char *name, const selfsup_tensor *y,
+                                 int64_t n)
+{
+    int64_t dims[2] = {n, selfsup_encoder_output_dim(e)};
+    return selfsup__tensor_expect_shape(y, where, name, 2, dims);
+}
+
+selfsup_status selfsup_encoder_forward_view(selfsup_encoder *e, int view,
+                                            const selfsup_tensor *input,
+                                            selfsup_tensor *output)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_view(__func__, view));
+    SS_CHECK_NOT_NULL(input);
+    SS_CHECK_NOT_NULL(output);
+    SS_TRY(check_input(e, __func__, "input", input));
+    SS_TRY(check_rows(e, __func__, "output", output, input->dims[0]));
+    SS_TRY(selfsup__tensor_check_finite(input, __func__, "input"));
+    selfsup__threads_apply();
+    selfsup__plan *p;
+    SS_TRY(get_plan(e, input->dims, &p));
+    if (e->training)
+        e->pending[view] = NULL;
+    selfsup__plan_ctx ctx = ctx_of(e);
+    SS_TRY(selfsup__plan_forward(p, &ctx, view, e->version, input->data,
+                                 output->data));
+    if (e->training)
+        e->pending[view] = p;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_forward(selfsup_encoder *e,
+                                       const selfsup_tensor *input,
+                                       selfsup_tensor *output)
+{
+    return selfsup_encoder_forward_view(e, 0, input, output);
+}
+
+selfsup_status selfsup_encoder_backward_view(selfsup_encoder *e, int view,
+                                             const selfsup_tensor *grad_output,
+                                             selfsup_tensor *grad_input)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_view(__func__, view));
+    SS_CHECK_NOT_NULL(grad_output);
+    selfsup__plan *p = e->pending[view];
+    if (!p)
+        return SS_FAIL(SELFSUP_ERR_STATE,
+                       "view %d has no training forward pending (run "
+                       "selfsup_encoder_forward_view in training mode first; "
+                       "a backward consumes it)",
+                       view);
+    SS_TRY(check_rows(e, __func__, "grad_output", grad_output, p->in_dims[0]));
+    if (grad_input)
+        SS_TRY(selfsup__tensor_expect_shape(grad_input, __func__, "grad_input",
+                                            p->in_rank, p->in_dims));
+    SS_TRY(selfsup__tensor_check_finite(grad_output, __func__, "grad_output"));
+    selfsup__threads_apply();
+    selfsup__plan_ctx ctx = ctx_of(e);
+    SS_TRY(selfsup__plan_backward(p, &ctx, view, e->version, grad_output->data,
+                                  grad_input ? grad_input->data : NULL));
+    e->pending[view] = NULL;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_backward(selfsup_encoder *e,
+                                        const selfsup_tensor *grad_output,
+                                        selfsup_tensor *grad_input)
+{
+    return selfsup_encoder_backward_view(e, 0, grad_output, grad_input);
+}
+
+selfsup_status selfsup_encoder_zero_grad(selfsup_encoder *e)
+{
+    SS_CHECK_NOT_NULL(e);
+    memset(e->grads, 0, (size_t)e->g.param_floats * sizeof(float));
+    return SELFSUP_OK;
+}
+
+/* ---- named tensors ---- */
+
+int selfsup_encoder_param_count(const selfsup_encoder *e)
+{
+    return e ? e->g.n_params + e->g.n_buffers : 0;
+}
+
+static const selfsup__param_info *entry(const selfsup_encoder *e, int index)
+{
+    if (!e || index < 0 || index >= e->g.n_params + e->g.n_buffers)
+        return NULL;
+    return index < e->g.n_params ? &e->g.params[index]
+                                 : &e->g.buffers[index - e->g.n_params];
+}
+
+static float *values_of(const selfsup_encoder *e, int index)
+{
+    const selfsup__param_info *p = entry(e, index);
+    return (index < e->g.n_params ? e->params : e->buffers) + p->offset;
+}
+
+const char *selfsup_encoder_param_name(const selfsup_encoder *e, int index)
+{
+    const selfsup__param_info *p = entry(e, index);
+    return p ? p->name : NULL;
+}
+
+selfsup_status selfsup_encoder_param_find(const selfsup_encoder *e,
+                                          const char *name, int *index)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_CHECK_NOT_NULL(name);
+    SS_CHECK_NOT_NULL(index);
+    int n = selfsup_encoder_param_count(e);
+    for (int i = 0; i < n; i++) {
+        if (strcmp(entry(e, i)->name, name) == 0) {
+            *index = i;
+            return SELFSUP_OK;
+        }
+    }
+    return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                   "name = \"%s\" is not a parameter or buffer of %s", name,
+                   e->spec);
+}
+
+static selfsup_status check_index(const selfsup_encoder *e, const char *where,
+                                  int index)
+{
+    if (!entry(e, index))
+        return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                             "index = %d is outside 0..%d", index,
+                             selfsup_encoder_param_count(e) - 1);
+    return SELFSUP_OK;
+}
+
+static selfsup_status check_count(const selfsup_encoder *e, const char *where,
+                                  int index, int64_t count)
+{
+    const selfsup__param_info *p = entry(e, index);
+    if (count != p->numel)
+        return selfsup__fail(SELFSUP_ERR_SHAPE, where,
+                             "count = %lld but %s has %lld elements",
+                             (long long)count, p->name, (long long)p->numel);
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_param_shape(const selfsup_encoder *e, int index,
+                                           int *ndim, int64_t dims[4])
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_index(e, __func__, index));
+    SS_CHECK_NOT_NULL(ndim);
+    SS_CHECK_NOT_NULL(dims);
+    const selfsup__param_info *p = entry(e, index);
+    *ndim = p->ndim;
+    for (int i = 0; i < p->ndim; i++)
+        dims[i] = p->dims[i];
+    return SELFSUP_OK;
+}
+
+int selfsup_encoder_param_is_trainable(const selfsup_encoder *e, int index)
+{
+    return entry(e, index) != NULL && index < e->g.n_params;
+}
+
+selfsup_status selfsup_encoder_param_read(const selfsup_encoder *e, int index,
+                                          float *dst, int64_t count)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_index(e, __func__, index));
+    SS_CHECK_NOT_NULL(dst);
+    SS_TRY(check_count(e, __func__, index, count));
+    memcpy(dst, values_of(e, index), (size_t)count * sizeof(float));
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_param_write(selfsup_encoder *e, int index,
+                                           const float *src, int64_t count)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_index(e, __func__, index));
+    SS_CHECK_NOT_NULL(src);
+    SS_TRY(check_count(e, __func__, index, count));
+    memmove(values_of(e, index), src, (size_t)count * sizeof(float));
+    e->version++;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_grad_read(const selfsup_encoder *e, int index,
+                                         float *dst, int64_t count)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_TRY(check_index(e, __func__, index));
+    if (index >= e->g.n_params)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "index = %d (%s) is a buffer, which has no gradient",
+                       index, entry(e, index)->name);
+    SS_CHECK_NOT_NULL(dst);
+    SS_TRY(check_count(e, __func__, index, count));
+    memcpy(dst, e->grads + e->g.params[index].offset,
+           (size_t)count * sizeof(float));
+    return SELFSUP_OK;
+}
+
+/* ---- internal access ---- */
+
+void selfsup__encoder_params(selfsup_encoder *e, float **values, float **grads,
+                             int64_t *count, const selfsup__param_info **table,
+                             int *n)
+{
+    *values = e->params;
+    *grads = e->grads;
+    *count = e->g.param_floats;
+    *table = e->g.params;
+    *n = e->g.n_params;
+}
+
+void selfsup__encoder_buffers(selfsup_encoder *e, float **values,
+                              int64_t *count, const selfsup__param_info **table,
+                              int *n)
+{
+    *values = e->buffers;
+    *count = e->g.buffer_floats;
+    *table = e->g.buffers;
+    *n = e->g.n_buffers;
+}
+
+void selfsup__encoder_params_changed(selfsup_encoder *e)
+{
+    e->version++;
+}

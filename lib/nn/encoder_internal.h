@@ -1,0 +1,37 @@
+/* Internal: what the learner, optimizers, checkpoints and BYOL's EMA see of
+ * an encoder besides the public API. */
+#ifndef SELFSUP_NN_ENCODER_INTERNAL_H
+#define SELFSUP_NN_ENCODER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "core/param_info.h"
+#include "selfsup/encoder.h"
+
+/* The flat parameter and gradient buffers (same layout, count floats) and
+ * the table that divides them; pointers valid for the encoder's life. */
+void selfsup__encoder_params(selfsup_encoder *e, float **values, float **grads,
+                             int64_t *count, const selfsup__param_info **table,
+                             int *n);
+
+/* The batch-norm running statistics and their table. */
+void selfsup__encoder_buffers(selfsup_encoder *e, float **values,
+                              int64_t *count, const selfsup__param_info **table,
+                              int *n);
+
+/* Call after writing parameter values directly (optimizer step, EMA,
+ * checkpoint load): the layers' cached weight copies are refreshed on the
+ * next forward. */
+void selfsup__encoder_params_changed(selfsup_encoder *e);
+
+/* For tests: an encoder over a hand-built graph (taken over, also on
+ * failure), initialised from seed; bf16 selects bfloat16 compute. */
+struct selfsup__graph;
+selfsup_status selfsup__encoder_from_graph(selfsup_encoder **out,
+                                           struct selfsup__graph *g,
+                                           uint64_t seed, int bf16);
+
+/* For tests: the graph behind an encoder. */
+const struct selfsup__graph *selfsup__encoder_graph(const selfsup_encoder *e);
+
+#endif

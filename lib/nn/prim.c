@@ -1,0 +1,178 @@
+#include "prim.h"
+
+#include <string.h>
+
+#include "core/dnnl_ctx.h"
+#include "core/error.h"
+
+selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
+                                    const_dnnl_post_ops_t post_ops)
+{
+    dnnl_primitive_attr_t a;
+    SS_DNNL(dnnl_primitive_attr_create(&a), "attribute creation");
+    dnnl_status_t st =
+        dnnl_primitive_attr_set_scratchpad_mode(a, dnnl_scratchpad_mode_user);
+    if (st == dnnl_success && post_ops)
+        st = dnnl_primitive_attr_set_post_ops(a, post_ops);
+    if (st != dnnl_success) {
+        dnnl_primitive_attr_destroy(a);
+        return selfsup__dnnl_check(st, __func__, "attribute setup");
+    }
+    *attr = a;
+    return SELFSUP_OK;
+}
+
+static selfsup_status finish_create(selfsup__prim *p, dnnl_primitive_desc_t pd)
+{
+    dnnl_primitive_t prim;
+    dnnl_status_t st = dnnl_primitive_create(&prim, pd);
+    if (st != dnnl_success) {
+        dnnl_primitive_desc_destroy(pd);
+        return selfsup__dnnl_check(st, __func__, "primitive creation");
+    }
+    p->pd = pd;
+    p->prim = prim;
+    p->scratch = NULL;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup__prim_create(selfsup__prim *p, const_dnnl_op_desc_t desc,
+                                    const_dnnl_primitive_attr_t attr,
+                                    const_dnnl_primitive_desc_t hint)
+{
+    dnnl_engine_t eng;
+    SS_TRY(selfsup__dnnl_engine(&eng));
+    dnnl_primitive_attr_t own = NULL;
+    if (!attr) {
+        SS_TRY(selfsup__attr_create(&own, NULL));
+        attr = own;
+    }
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t st = dnnl_primitive_desc_create(&pd, desc, attr, eng, hint);
+    if (own)
+        dnnl_primitive_attr_destroy(own);
+    SS_DNNL(st, "primitive descriptor creation");
+    return finish_create(p, pd);
+}
+
+selfsup_status selfsup__prim_reorder(selfsup__prim *p,
+                                     const dnnl_memory_desc_t *src,
+                                     const dnnl_memory_desc_t *dst,
+                                     int accumulate)
+{
+    dnnl_engine_t eng;
+    SS_TRY(selfsup__dnnl_engine(&eng));
+    dnnl_post_ops_t po = NULL;
+    if (accumulate) {
+        SS_DNNL(dnnl_post_ops_create(&po), "post-op creation");
+        dnnl_status_t st = dnnl_post_ops_append_sum(po, 1.0f);
+        if (st != dnnl_success) {
+            dnnl_post_ops_destroy(po);
+            SS_DNNL(st, "sum post-op");
+        }
+    }
+    dnnl_primitive_attr_t attr;
+    selfsup_status s = selfsup__attr_create(&attr, po);
+    if (po)
+        dnnl_post_ops_destroy(po);
+    SS_TRY(s);
+    dnnl_primitive_desc_t pd;
+    dnnl_status_t st =
+        dnnl_reorder_primitive_desc_create(&pd, src, eng, dst, eng, attr);
+    dnnl_primitive_attr_destroy(attr);
+    SS_DNNL(st, "reorder descriptor creation");
+    return finish_create(p, pd);
+}
+
+void selfsup__prim_destroy(selfsup__prim *p)
+{
+    if (p->scratch)
+        dnnl_memory_destroy(p->scratch);
+    if (p->prim)
+        dnnl_primitive_destroy(p->prim);
+    if (p->pd)
+        dnnl_primitive_desc_destroy(p->pd);
+    memset(p, 0, sizeof *p);
+}
+
+size_t selfsup__prim_scratch_size(const selfsup__prim *p)
+{
+    if (!p->pd)
+        return 0;
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    return md ? dnnl_memory_desc_get_size(md) : 0;
+}
+
+selfsup_status selfsup__prim_bind_scratch(selfsup__prim *p, void *buf)
+{
+    if (selfsup__prim_scratch_size(p) == 0)
+        return SELFSUP_OK;
+    const dnnl_memory_desc_t *md =
+        dnnl_primitive_desc_query_md(p->pd, dnnl_query_scratchpad_md, 0);
+    return selfsup__mem_create(&p->scratch, md, buf);
+}
+
+selfsup_status selfsup__prim_exec(const selfsup__prim *p, dnnl_stream_t s,
+                                  int nargs, dnnl_exec_arg_t *args)
+{
+    if (p->scratch)
+        args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+    SS_DNNL(dnnl_primitive_execute(p->prim, s, nargs, args),
+            "primitive execution");
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup__mem_create(dnnl_memory_t *m,
+                                   const dnnl_memory_desc_t *md, void *ptr)
+{
+    dnnl_engine_t eng;
+    SS_TRY(selfsup__dnnl_engine(&eng));
+    SS_DNNL(dnnl_memory_create(m, md, eng, ptr ? ptr : DNNL_MEMORY_NONE),
+            "memory object creation");
+    return SELFSUP_OK;
+}
+
+static dnnl_format_tag_t plain_tag(int ndims)
+{
+    switch (ndims) {
+    case 1:
+        return dnnl_a;
+    case 2:
+        return dnnl_ab;
+    case 3:
+        return dnnl_abc;
+    case 4:
+        return dnnl_abcd;
+    default:
+        return dnnl_abcde;
+    }
+}
+
+selfsup_status selfsup__md_plain(dnnl_memory_desc_t *md, int ndims,
+                                 const int64_t *dims, dnnl_data_type_t dt)
+{
+    dnnl_dims_t d;
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    SS_DNNL(dnnl_memory_desc_init_by_tag(md, ndims, d, dt, plain_tag(ndims)),
+            "memory descriptor");
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup__md_any(dnnl_memory_desc_t *md, int ndims,
+                               const int64_t *dims, dnnl_data_type_t dt)
+{
+    dnnl_dims_t d;
+    for (int i = 0; i < ndims; i++)
+        d[i] = dims[i];
+    SS_DNNL(dnnl_memory_desc_init_by_tag(md, ndims, d, dt, dnnl_format_tag_any),
+            "memory descriptor");
+    return SELFSUP_OK;
+}
+
+const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
+                                         dnnl_query_t what)
+{
+    return dnnl_primitive_desc_query_md(p->pd, what, 0);
+}

@@ -1,0 +1,64 @@
+/* Internal: one oneDNN primitive with its descriptor and a user-managed
+ * scratchpad, and the memory-object helpers the plans use. */
+#ifndef SELFSUP_NN_PRIM_H
+#define SELFSUP_NN_PRIM_H
+
+#include <dnnl.h>
+#include <stddef.h>
+
+#include "selfsup/status.h"
+
+typedef struct selfsup__prim {
+    dnnl_primitive_desc_t pd;
+    dnnl_primitive_t prim;
+    dnnl_memory_t scratch; /* bound to the plan's scratchpad; NULL if none */
+} selfsup__prim;
+
+/* An attribute set to the user-managed scratchpad mode (so a primitive never
+ * allocates while it runs), optionally with post-ops; destroy it with
+ * dnnl_primitive_attr_destroy. */
+selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
+                                    const_dnnl_post_ops_t post_ops);
+
+/* Creates p from an op descriptor (attr NULL: plain attributes with the
+ * user scratchpad). hint is the forward descriptor of backward ops. */
+selfsup_status selfsup__prim_create(selfsup__prim *p, const_dnnl_op_desc_t desc,
+                                    const_dnnl_primitive_attr_t attr,
+                                    const_dnnl_primitive_desc_t hint);
+
+/* A reorder src -> dst; with accumulate, dst += src (a sum post-op). */
+selfsup_status selfsup__prim_reorder(selfsup__prim *p,
+                                     const dnnl_memory_desc_t *src,
+                                     const dnnl_memory_desc_t *dst,
+                                     int accumulate);
+
+void selfsup__prim_destroy(selfsup__prim *p);
+
+/* Bytes of scratchpad p needs (0 for an empty p). */
+size_t selfsup__prim_scratch_size(const selfsup__prim *p);
+
+/* Binds p's scratchpad memory to buf (at least scratch_size bytes). */
+selfsup_status selfsup__prim_bind_scratch(selfsup__prim *p, void *buf);
+
+/* Runs p with args; args must have room for one more entry (the
+ * scratchpad is appended). */
+selfsup_status selfsup__prim_exec(const selfsup__prim *p, dnnl_stream_t s,
+                                  int nargs, dnnl_exec_arg_t *args);
+
+/* A memory object over ptr (not owned) with descriptor md. */
+selfsup_status selfsup__mem_create(dnnl_memory_t *m,
+                                   const dnnl_memory_desc_t *md, void *ptr);
+
+/* A descriptor in a plain row-major layout (nchw / nc / a / oihw). */
+selfsup_status selfsup__md_plain(dnnl_memory_desc_t *md, int ndims,
+                                 const int64_t *dims, dnnl_data_type_t dt);
+
+/* A descriptor of the same shape with any layout, for primitives to choose. */
+selfsup_status selfsup__md_any(dnnl_memory_desc_t *md, int ndims,
+                               const int64_t *dims, dnnl_data_type_t dt);
+
+/* The descriptor pd uses for what (dnnl_query_src_md, ...). */
+const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
+                                         dnnl_query_t what);
+
+#endif

@@ -1,0 +1,28 @@
+#include "nn_test.h"
+#include "test_support.h"
+
+selfsup_tensor *nn_tensor(int ndim, const int64_t *dims)
+{
+    selfsup_tensor *t = NULL;
+    ss_assert_ok(selfsup_tensor_create(&t, ndim, dims));
+    return t;
+}
+
+selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
+                                 float lo, float hi)
+{
+    selfsup_tensor *t = nn_tensor(ndim, dims);
+    ss_assert_ok(selfsup_tensor_fill_uniform(t, seed, lo, hi));
+    return t;
+}
+
+int main(void)
+{
+    Suite *s = suite_create("nn");
+    suite_add_tcase(s, fd_tcase());
+    suite_add_tcase(s, golden_tcase());
+    suite_add_tcase(s, api_tcase());
+    suite_add_tcase(s, alloc_tcase());
+    suite_add_tcase(s, bf16_tcase());
+    return ss_run_suite(s);
+}

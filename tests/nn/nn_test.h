@@ -1,0 +1,23 @@
+/* Shared helpers of the nn suite. */
+#ifndef SELFSUP_TEST_NN_H
+#define SELFSUP_TEST_NN_H
+
+#include <check.h>
+#include <stdint.h>
+
+#include "nn/encoder_internal.h"
+#include "nn/graph.h"
+#include "selfsup/selfsup.h"
+
+TCase *fd_tcase(void);
+TCase *golden_tcase(void);
+TCase *api_tcase(void);
+TCase *alloc_tcase(void);
+TCase *bf16_tcase(void);
+
+/* A tensor of this shape filled with U(lo, hi) from seed. */
+selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
+                                 float lo, float hi);
+selfsup_tensor *nn_tensor(int ndim, const int64_t *dims);
+
+#endif
