@@ -12,5 +12,6 @@
 #include "status.h"
 #include "threads.h"
 #include "tensor.h"
+#include "eval.h"
 
 #endif
