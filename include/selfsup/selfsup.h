@@ -18,5 +18,6 @@
 #include "objective.h"
 #include "sortnet.h"
 #include "encoder.h"
+#include "eval.h"
 
 #endif
