@@ -8,8 +8,7 @@
 int main(void)
 {
     printf("libselfsup %s (headers %d.%d.%d)\n", selfsup_version_string(),
-           SELFSUP_VERSION_MAJOR, SELFSUP_VERSION_MINOR,
-           SELFSUP_VERSION_PATCH);
+           SELFSUP_VERSION_MAJOR, SELFSUP_VERSION_MINOR, SELFSUP_VERSION_PATCH);
     if (strcmp(selfsup_version_string(), "0.1.0") < 0)
         return 1;
 
@@ -27,8 +26,7 @@ int main(void)
     float sum = 0;
     for (int i = 0; i < 6; i++)
         sum += back[i];
-    printf("tensor (%lld, %lld), sum %g\n",
-           (long long)selfsup_tensor_dim(t, 0),
+    printf("tensor (%lld, %lld), sum %g\n", (long long)selfsup_tensor_dim(t, 0),
            (long long)selfsup_tensor_dim(t, 1), (double)sum);
 
     /* A wrong count is refused with a status and a message. */

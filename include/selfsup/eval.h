@@ -10,6 +10,8 @@
 
 #include "export.h"
 #include "status.h"
+#include "data.h"
+#include "encoder.h"
 #include "tensor.h"
 
 #ifdef __cplusplus
@@ -102,6 +104,21 @@ SELFSUP_API selfsup_status selfsup_npy_read_labels(const char *path,
                                                    int32_t *labels,
                                                    int64_t capacity,
                                                    int64_t *count);
+
+
+/* Features of images first..first+count-1 of d through encoder e, in
+ * inference mode (e's mode is restored afterwards), as a new (count, D)
+ * tensor in *features. Images are scaled to [0, 1] and standardised with
+ * the per-channel mean and std (NULL: not standardised), as
+ * selfsup_dataset_read_batch does; pass the statistics training used
+ * (selfsup_views_normalization). Works in batches, so memory stays
+ * bounded by the output. */
+SELFSUP_API selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
+                                                 const selfsup_dataset *d,
+                                                 int64_t first, int64_t count,
+                                                 const float *mean,
+                                                 const float *std,
+                                                 selfsup_tensor **features);
 
 #ifdef __cplusplus
 }

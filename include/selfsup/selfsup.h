@@ -19,5 +19,6 @@
 #include "sortnet.h"
 #include "encoder.h"
 #include "eval.h"
+#include "learner.h"
 
 #endif

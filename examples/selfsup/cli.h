@@ -1,0 +1,87 @@
+/* The selfsup program: shared pieces of its subcommands. */
+#ifndef SELFSUP_CLI_H
+#define SELFSUP_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <selfsup/selfsup.h>
+
+/* Exit codes: 0 success, 1 a library call failed, 2 bad usage, 130 after
+ * Ctrl-C (with the checkpoint saved). */
+enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
+
+/* One option of a subcommand: --name VALUE, or a flag without value. */
+typedef struct cli_option {
+    const char *name;  /* without the dashes */
+    const char *value; /* NULL until given; flags get "1" */
+    bool is_flag;
+    const char *help;
+    const char *fallback; /* shown in --help; NULL for none */
+} cli_option;
+
+/* Parses argv against opts (NULL-name terminated). Prints usage to stderr
+ * and returns CLI_USAGE on an unknown option or a missing value; returns -1
+ * when --help was asked (and printed to stdout), else CLI_OK. */
+int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
+              const char *summary);
+
+/* The value of an option, or its fallback. */
+const char *cli_get(const cli_option *opts, const char *name);
+/* Numeric values with range checks; print a usage error and return false. */
+bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
+                 int64_t hi, int64_t *out);
+bool cli_get_double(const cli_option *opts, const char *name, double lo,
+                    double hi, double *out);
+
+/* Reports a failed library call: "selfsup: what: <status>: <message>". */
+int cli_fail(const char *what, selfsup_status s);
+
+/* Progress of an epoch: a redrawn bar on a terminal, plain lines (every
+ * `every` steps) otherwise. */
+typedef struct cli_progress {
+    bool tty;
+    int64_t total, every;
+    double start;
+    int64_t epoch, epochs;
+} cli_progress;
+void cli_progress_begin(cli_progress *p, int64_t epoch, int64_t epochs,
+                        int64_t total_steps);
+void cli_progress_update(cli_progress *p, int64_t step, double loss,
+                         double images_per_s);
+void cli_progress_end(cli_progress *p, double loss);
+
+/* Seconds on a monotonic clock. */
+double cli_now(void);
+
+/* Creates dir (and its parents) if missing. */
+bool cli_make_dir(const char *dir);
+
+/* A line of JSON appended to OUT/metrics.jsonl per step or evaluation. */
+typedef struct cli_metrics {
+    FILE *file;
+} cli_metrics;
+bool cli_metrics_open(cli_metrics *m, const char *path, bool append);
+/* fmt is the body of a JSON object without braces. */
+void cli_metrics_write(cli_metrics *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_metrics_close(cli_metrics *m);
+
+/* Series for the curves plot. */
+typedef struct cli_series {
+    int64_t count, capacity;
+    double *x, *y;
+} cli_series;
+bool cli_series_add(cli_series *s, double x, double y);
+void cli_series_free(cli_series *s);
+
+/* Writes an SVG with two panels: loss over steps, kNN top-1 over steps
+ * (with the raw-pixel and random-init baselines as dashed lines when >= 0).
+ * Written to a temporary file and renamed, so a reader never sees half a
+ * plot. */
+bool cli_write_curves_svg(const char *path, const cli_series *loss,
+                          const cli_series *knn, double raw_baseline,
+                          double random_baseline, const char *title);
+
+#endif

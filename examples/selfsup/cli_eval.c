@@ -1,0 +1,270 @@
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_eval.h"
+
+static int read_labels(const selfsup_dataset *d, int32_t **out)
+{
+    int64_t n = selfsup_dataset_count(d);
+    int32_t *labels = malloc((size_t)n * sizeof *labels);
+    if (!labels) {
+        fprintf(stderr, "selfsup: out of memory for %lld labels\n",
+                (long long)n);
+        return CLI_FAILED;
+    }
+    selfsup_status s = selfsup_dataset_labels(d, 0, n, labels);
+    if (s != SELFSUP_OK) {
+        free(labels);
+        return cli_fail("reading labels", s);
+    }
+    *out = labels;
+    return CLI_OK;
+}
+
+int cli_dataset_head(const selfsup_dataset *d, int64_t limit,
+                     selfsup_dataset **out)
+{
+    int64_t h = selfsup_dataset_height(d), w = selfsup_dataset_width(d);
+    int64_t c = selfsup_dataset_channels(d), size = h * w * c;
+    uint8_t *pixels = malloc((size_t)(limit * size));
+    int32_t *labels = NULL;
+    if (!pixels)
+        return cli_fail("--limit", SELFSUP_ERR_OUT_OF_MEMORY);
+    for (int64_t i = 0; i < limit; i++) {
+        const uint8_t *img;
+        selfsup_status s = selfsup_dataset_image(d, i, &img);
+        if (s != SELFSUP_OK) {
+            free(pixels);
+            return cli_fail("reading an image", s);
+        }
+        memcpy(pixels + i * size, img, (size_t)size);
+    }
+    if (selfsup_dataset_has_labels(d)) {
+        labels = malloc((size_t)limit * sizeof *labels);
+        if (!labels || selfsup_dataset_labels(d, 0, limit, labels)) {
+            free(pixels);
+            free(labels);
+            return cli_fail("reading labels", SELFSUP_ERR_OUT_OF_MEMORY);
+        }
+    }
+    selfsup_status s = selfsup_dataset_from_memory(out, pixels, limit, (int)h,
+                                                   (int)w, (int)c, labels, 1);
+    free(pixels);
+    free(labels);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("--limit", s);
+}
+
+int cli_eval_data_open(cli_eval_data *d, const char *dir, int64_t limit)
+{
+    memset(d, 0, sizeof *d);
+    selfsup_status s =
+        selfsup_dataset_open_fashion_mnist(&d->train, dir, "train");
+    if (s != SELFSUP_OK)
+        return cli_fail("opening the train split", s);
+    if (limit > 0 && limit < selfsup_dataset_count(d->train)) {
+        selfsup_dataset *head;
+        int rc = cli_dataset_head(d->train, limit, &head);
+        if (rc != CLI_OK)
+            return rc;
+        selfsup_dataset_destroy(d->train);
+        d->train = head;
+    }
+    s = selfsup_dataset_open_fashion_mnist(&d->test, dir, "test");
+    if (s != SELFSUP_OK)
+        return cli_fail("opening the test split", s);
+    if (!selfsup_dataset_has_labels(d->train) ||
+        !selfsup_dataset_has_labels(d->test)) {
+        fprintf(stderr, "selfsup: evaluation needs labels\n");
+        return CLI_FAILED;
+    }
+    int rc = read_labels(d->train, &d->train_labels);
+    if (rc == CLI_OK)
+        rc = read_labels(d->test, &d->test_labels);
+    if (rc != CLI_OK)
+        return rc;
+    for (int64_t i = 0; i < selfsup_dataset_count(d->train); i++)
+        if (d->train_labels[i] + 1 > d->n_classes)
+            d->n_classes = d->train_labels[i] + 1;
+    for (int64_t i = 0; i < selfsup_dataset_count(d->test); i++)
+        if (d->test_labels[i] + 1 > d->n_classes)
+            d->n_classes = d->test_labels[i] + 1;
+    s = selfsup_dataset_stats(d->train, d->mean, d->std);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("dataset statistics", s);
+}
+
+void cli_eval_data_close(cli_eval_data *d)
+{
+    selfsup_dataset_destroy(d->train);
+    selfsup_dataset_destroy(d->test);
+    free(d->train_labels);
+    free(d->test_labels);
+    memset(d, 0, sizeof *d);
+}
+
+static int embed_both(selfsup_encoder *e, const cli_eval_data *d,
+                      selfsup_tensor **train, selfsup_tensor **test)
+{
+    selfsup_status s =
+        selfsup_embed_dataset(e, d->train, 0, selfsup_dataset_count(d->train),
+                              d->mean, d->std, train);
+    if (s != SELFSUP_OK)
+        return cli_fail("embedding the train split", s);
+    s = selfsup_embed_dataset(e, d->test, 0, selfsup_dataset_count(d->test),
+                              d->mean, d->std, test);
+    if (s != SELFSUP_OK) {
+        selfsup_tensor_destroy(*train);
+        return cli_fail("embedding the test split", s);
+    }
+    return CLI_OK;
+}
+
+/* Flattened, standardised pixels as features. */
+static int pixel_features(const selfsup_dataset *d, const cli_eval_data *e,
+                          selfsup_tensor **out)
+{
+    int64_t n = selfsup_dataset_count(d);
+    int64_t dims[4] = {n, selfsup_dataset_channels(d),
+                       selfsup_dataset_height(d), selfsup_dataset_width(d)};
+    selfsup_tensor *t;
+    selfsup_status s = selfsup_tensor_create(&t, 4, dims);
+    if (s == SELFSUP_OK)
+        s = selfsup_dataset_read_batch(d, 0, t, e->mean, e->std);
+    const int64_t flat[2] = {n, dims[1] * dims[2] * dims[3]};
+    if (s == SELFSUP_OK)
+        s = selfsup_tensor_reshape(t, 2, flat);
+    if (s != SELFSUP_OK) {
+        selfsup_tensor_destroy(t);
+        return cli_fail("raw-pixel features", s);
+    }
+    *out = t;
+    return CLI_OK;
+}
+
+static int evaluate_features(const selfsup_tensor *train,
+                             const selfsup_tensor *test, const cli_eval_data *d,
+                             const cli_eval_options *o, cli_eval_row *row)
+{
+    row->knn_top1 = row->linear_top1 = NAN;
+    row->probe_iterations = 0;
+    selfsup_status s = selfsup_knn_evaluate(
+        train, d->train_labels, test, d->test_labels, d->n_classes, o->k,
+        o->temperature, &row->knn_top1, NULL);
+    if (s != SELFSUP_OK)
+        return cli_fail("kNN", s);
+    if (o->probe) {
+        double train_top1;
+        s = selfsup_linear_probe(train, d->train_labels, test, d->test_labels,
+                                 d->n_classes, NULL, &train_top1,
+                                 &row->linear_top1, &row->probe_iterations);
+        if (s != SELFSUP_OK)
+            return cli_fail("linear probe", s);
+    }
+    return CLI_OK;
+}
+
+int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
+                 const cli_eval_options *o, double *top1)
+{
+    selfsup_tensor *train, *test;
+    int rc = embed_both(e, d, &train, &test);
+    if (rc != CLI_OK)
+        return rc;
+    selfsup_status s =
+        selfsup_knn_evaluate(train, d->train_labels, test, d->test_labels,
+                             d->n_classes, o->k, o->temperature, top1, NULL);
+    selfsup_tensor_destroy(train);
+    selfsup_tensor_destroy(test);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("kNN", s);
+}
+
+int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
+                   const cli_eval_options *o, cli_eval_row rows[3], int *n_rows)
+{
+    selfsup_tensor *train = NULL, *test = NULL;
+    *n_rows = 0;
+    int rc = embed_both(e, d, &train, &test);
+    if (rc == CLI_OK) {
+        rows[0].name = "trained encoder";
+        rc = evaluate_features(train, test, d, o, &rows[0]);
+        *n_rows = 1;
+    }
+    selfsup_tensor_destroy(train);
+    selfsup_tensor_destroy(test);
+    train = test = NULL;
+    if (rc != CLI_OK || !o->baselines)
+        return rc;
+
+    selfsup_encoder *random;
+    selfsup_status s =
+        selfsup_encoder_create(&random, selfsup_encoder_spec(e), 0);
+    if (s != SELFSUP_OK)
+        return cli_fail("making the random-init encoder", s);
+    rc = embed_both(random, d, &train, &test);
+    selfsup_encoder_destroy(random);
+    if (rc == CLI_OK) {
+        rows[1].name = "random init";
+        rc = evaluate_features(train, test, d, o, &rows[1]);
+        *n_rows = 2;
+    }
+    selfsup_tensor_destroy(train);
+    selfsup_tensor_destroy(test);
+    train = test = NULL;
+    if (rc != CLI_OK)
+        return rc;
+
+    rc = pixel_features(d->train, d, &train);
+    if (rc == CLI_OK)
+        rc = pixel_features(d->test, d, &test);
+    if (rc == CLI_OK) {
+        rows[2].name = "raw pixels";
+        rc = evaluate_features(train, test, d, o, &rows[2]);
+        *n_rows = 3;
+    }
+    selfsup_tensor_destroy(train);
+    selfsup_tensor_destroy(test);
+    return rc;
+}
+
+void cli_eval_print_table(const cli_eval_row *rows, int n,
+                          const cli_eval_options *o)
+{
+    printf("\n%-18s %12s %14s\n", "features", "kNN top-1", "linear top-1");
+    for (int i = 0; i < n; i++) {
+        printf("%-18s %11.2f%%", rows[i].name, 100 * rows[i].knn_top1);
+        if (isnan(rows[i].linear_top1))
+            printf(" %14s\n", "-");
+        else
+            printf(" %13.2f%%\n", 100 * rows[i].linear_top1);
+    }
+    printf("(kNN: k = %d, T = %g, cosine, weighted vote; linear: "
+           "multinomial logistic regression on standardised frozen "
+           "features)\n",
+           o->k, (double)o->temperature);
+}
+
+static void json_number(const char *key, double v, int last)
+{
+    if (isnan(v))
+        printf("\"%s\": null%s", key, last ? "" : ", ");
+    else
+        printf("\"%s\": %.6f%s", key, v, last ? "" : ", ");
+}
+
+void cli_eval_print_json(const cli_eval_row *rows, int n,
+                         const cli_eval_options *o, const char *checkpoint)
+{
+    printf("{\"checkpoint\": \"%s\", \"knn_k\": %d, \"knn_t\": %g, ",
+           checkpoint, o->k, (double)o->temperature);
+    json_number("knn_top1", rows[0].knn_top1, 0);
+    json_number("linear_top1", rows[0].linear_top1, 0);
+    if (n > 1) {
+        json_number("random_knn_top1", rows[1].knn_top1, 0);
+        json_number("random_linear_top1", rows[1].linear_top1, 0);
+    }
+    if (n > 2) {
+        json_number("pixels_knn_top1", rows[2].knn_top1, 0);
+        json_number("pixels_linear_top1", rows[2].linear_top1, 0);
+    }
+    printf("\"probe_iterations\": %d}\n", rows[0].probe_iterations);
+}

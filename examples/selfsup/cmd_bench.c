@@ -1,0 +1,121 @@
+/* selfsup bench: training-step throughput on synthetic images. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int cli_measure_step(const char *method, const char *encoder, int64_t batch,
+                     int64_t size, int64_t steps, int64_t warmup,
+                     double *median_seconds, int verbose)
+{
+    selfsup_learner_config *c = NULL;
+    selfsup_learner *l = NULL;
+    selfsup_tensor *views[2] = {NULL, NULL};
+    double *times = calloc((size_t)steps, sizeof *times);
+    int rc = CLI_OK;
+    char number[32];
+    selfsup_status s = times ? selfsup_learner_config_create(&c, method)
+                             : SELFSUP_ERR_OUT_OF_MEMORY;
+    if (s == SELFSUP_OK && encoder)
+        s = selfsup_learner_config_set(c, "encoder", encoder);
+    snprintf(number, sizeof number, "%lld", (long long)batch);
+    if (s == SELFSUP_OK)
+        s = selfsup_learner_config_set(c, "batch_size", number);
+    snprintf(number, sizeof number, "%lld", (long long)(steps + warmup));
+    if (s == SELFSUP_OK)
+        s = selfsup_learner_config_set(c, "total_steps", number);
+    if (s == SELFSUP_OK)
+        s = selfsup_learner_create(&l, c);
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("making the learner", s);
+        goto done;
+    }
+    const selfsup_encoder *e = selfsup_learner_encoder(l);
+    const int64_t dims[4] = {batch, selfsup_encoder_input_channels(e), size,
+                             size};
+    for (int v = 0; v < 2 && s == SELFSUP_OK; v++) {
+        s = selfsup_tensor_create(&views[v], 4, dims);
+        if (s == SELFSUP_OK)
+            s = selfsup_tensor_fill_normal(views[v], (uint64_t)v + 1, 0, 1);
+    }
+    for (int64_t i = 0; s == SELFSUP_OK && i < warmup + steps; i++) {
+        float loss;
+        double t0 = cli_now();
+        s = selfsup_learner_step(l, 2, (const selfsup_tensor *const *)views,
+                                 &loss);
+        double dt = cli_now() - t0;
+        if (i >= warmup)
+            times[i - warmup] = dt;
+        if (verbose && s == SELFSUP_OK)
+            printf("step %lld%s: %.3f s, %.1f images/s, loss %.4f\n",
+                   (long long)i + 1, i < warmup ? " (warm-up)" : "", dt,
+                   (double)batch / dt, (double)loss);
+    }
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("training step", s);
+        goto done;
+    }
+    qsort(times, (size_t)steps, sizeof *times, compare_doubles);
+    *median_seconds = steps % 2 ? times[steps / 2]
+                                : (times[steps / 2 - 1] + times[steps / 2]) / 2;
+done:
+    free(times);
+    selfsup_tensor_destroy(views[0]);
+    selfsup_tensor_destroy(views[1]);
+    selfsup_learner_destroy(l);
+    selfsup_learner_config_destroy(c);
+    return rc;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    cli_option opts[] = {
+        {"method", NULL, false,
+         "byol, simsiam, vicreg, simclr, barlow or groco", "byol"},
+        {"encoder", NULL, false, "encoder spec",
+         "resnet18:width=16,in_channels=1"},
+        {"batch", NULL, false, "batch size", "256"},
+        {"size", NULL, false, "image side in pixels", "28"},
+        {"steps", NULL, false, "measured steps", "10"},
+        {"warmup", NULL, false, "steps run before measuring", "3"},
+        {"threads", NULL, false, "threads (0: all processors)", "0"},
+        {NULL, NULL, false, NULL, NULL}};
+    int rc = cli_parse(argc, argv, opts, "bench",
+                       "Times training steps (two views, forward, backward, "
+                       "update) on synthetic images and prints the median "
+                       "throughput last as 'images_per_s: X'.");
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    int64_t batch = 256, size = 28, steps = 10, warmup = 3, threads = 0;
+    if (!cli_get_int(opts, "batch", 2, 1 << 20, &batch) ||
+        !cli_get_int(opts, "size", 8, 4096, &size) ||
+        !cli_get_int(opts, "steps", 1, 100000, &steps) ||
+        !cli_get_int(opts, "warmup", 0, 100000, &warmup) ||
+        !cli_get_int(opts, "threads", 0, 4096, &threads))
+        return CLI_USAGE;
+    selfsup_status s;
+    if (threads > 0 &&
+        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
+        return cli_fail("--threads", s);
+    const char *method = cli_get(opts, "method");
+    const char *encoder = cli_get(opts, "encoder");
+    printf("bench %s, encoder %s, batch %lld, %lldx%lld, %d threads, "
+           "libselfsup %s\n",
+           method, encoder, (long long)batch, (long long)size, (long long)size,
+           selfsup_get_num_threads(), selfsup_version_string());
+    double median;
+    rc = cli_measure_step(method, encoder, batch, size, steps, warmup, &median,
+                          1);
+    if (rc != CLI_OK)
+        return rc;
+    printf("median step: %.4f s\nimages_per_s: %.1f\n", median,
+           (double)batch / median);
+    return CLI_OK;
+}

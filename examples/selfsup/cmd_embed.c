@@ -1,0 +1,78 @@
+/* selfsup embed: features of an IDX image file, as a .npy array. */
+#include <stdlib.h>
+
+#include "cli.h"
+#include "commands.h"
+
+int cmd_embed(int argc, char **argv)
+{
+    cli_option opts[] = {
+        {"checkpoint", NULL, false, "a checkpoint or encoder export", NULL},
+        {"input", NULL, false, "IDX image file (.gz or raw)", NULL},
+        {"output", NULL, false, "the .npy file to write (N, D) float32", NULL},
+        {"labels", NULL, false, "IDX label file to export beside", NULL},
+        {"labels-output", NULL, false, "the .npy file for the labels (int32)",
+         NULL},
+        {"threads", NULL, false, "threads (0: all processors)", "0"},
+        {NULL, NULL, false, NULL, NULL}};
+    int rc = cli_parse(argc, argv, opts, "embed",
+                       "Writes the encoder's features of every image of an "
+                       "IDX file to a .npy file (numpy.load reads it). "
+                       "Images are standardised with the file's own "
+                       "per-channel mean and std, as training does.");
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    const char *checkpoint = cli_get(opts, "checkpoint");
+    const char *input = cli_get(opts, "input");
+    const char *output = cli_get(opts, "output");
+    const char *labels_in = cli_get(opts, "labels");
+    const char *labels_out = cli_get(opts, "labels-output");
+    if (!checkpoint || !input || !output || (!labels_in != !labels_out)) {
+        fprintf(stderr, "selfsup embed: --checkpoint, --input and --output "
+                        "are required (--labels goes with --labels-output)\n");
+        return CLI_USAGE;
+    }
+    int64_t threads = 0;
+    if (!cli_get_int(opts, "threads", 0, 4096, &threads))
+        return CLI_USAGE;
+    selfsup_status s;
+    if (threads > 0 &&
+        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
+        return cli_fail("--threads", s);
+
+    selfsup_encoder *e = NULL;
+    selfsup_dataset *d = NULL;
+    selfsup_tensor *features = NULL;
+    int32_t *labels = NULL;
+    float mean[4], std[4];
+    s = selfsup_encoder_load(&e, checkpoint);
+    if (s != SELFSUP_OK)
+        return cli_fail("loading the encoder", s);
+    s = selfsup_dataset_open_idx(&d, input, labels_in);
+    if (s == SELFSUP_OK)
+        s = selfsup_dataset_stats(d, mean, std);
+    if (s == SELFSUP_OK)
+        s = selfsup_embed_dataset(e, d, 0, selfsup_dataset_count(d), mean, std,
+                                  &features);
+    if (s == SELFSUP_OK)
+        s = selfsup_npy_write(output, features);
+    if (s == SELFSUP_OK && labels_in) {
+        int64_t n = selfsup_dataset_count(d);
+        labels = malloc((size_t)n * sizeof *labels);
+        s = labels ? selfsup_dataset_labels(d, 0, n, labels)
+                   : SELFSUP_ERR_OUT_OF_MEMORY;
+        if (s == SELFSUP_OK)
+            s = selfsup_npy_write_labels(labels_out, labels, n);
+    }
+    if (s == SELFSUP_OK)
+        printf("wrote %s: %lld x %lld float32\n", output,
+               (long long)selfsup_tensor_dim(features, 0),
+               (long long)selfsup_tensor_dim(features, 1));
+    else
+        rc = cli_fail("embed", s);
+    free(labels);
+    selfsup_tensor_destroy(features);
+    selfsup_dataset_destroy(d);
+    selfsup_encoder_destroy(e);
+    return rc;
+}

@@ -1,0 +1,378 @@
+/* selfsup train: self-supervised training on an image dataset. */
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_eval.h"
+#include "commands.h"
+
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+/* Sets a config key from an option when the option was given. */
+static int set_from(selfsup_learner_config *c, const char *key,
+                    const char *value)
+{
+    if (!value)
+        return CLI_OK;
+    selfsup_status s = selfsup_learner_config_set(c, key, value);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail(key, s);
+}
+
+static int64_t config_int(const selfsup_learner *l, const char *key)
+{
+    char buf[64];
+    if (selfsup_learner_config_value(l, key, buf, sizeof buf) != SELFSUP_OK)
+        return 0;
+    return strtoll(buf, NULL, 10);
+}
+
+/* Saves OUT/last.ckpt and the encoder export; reports failures. */
+static int save_all(const selfsup_learner *l, const char *out)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/last.ckpt", out);
+    selfsup_status s = selfsup_learner_save(l, path);
+    if (s != SELFSUP_OK)
+        return cli_fail("saving the checkpoint", s);
+    snprintf(path, sizeof path, "%s/encoder.ckpt", out);
+    s = selfsup_learner_export_encoder(l, path);
+    if (s != SELFSUP_OK)
+        return cli_fail("exporting the encoder", s);
+    return CLI_OK;
+}
+
+int cli_train_run(const cli_train_plan *plan)
+{
+    int rc = CLI_OK;
+    selfsup_dataset *train = NULL;
+    selfsup_views *views = NULL;
+    selfsup_loader *loader = NULL;
+    selfsup_learner *learner = NULL;
+    selfsup_learner_config *config = NULL;
+    cli_eval_data eval = {0};
+    cli_metrics metrics = {0};
+    cli_series loss_curve = {0}, knn_curve = {0};
+    selfsup_status s;
+    char path[4096];
+
+    if (!cli_make_dir(plan->out))
+        return CLI_FAILED;
+    if (plan->threads > 0 &&
+        (s = selfsup_set_num_threads((int)plan->threads)) != SELFSUP_OK)
+        return cli_fail("--threads", s);
+
+    s = selfsup_dataset_open_fashion_mnist(&train, plan->data, "train");
+    if (s != SELFSUP_OK)
+        return cli_fail("opening the training images", s);
+    if (plan->limit > 0 && plan->limit < selfsup_dataset_count(train)) {
+        selfsup_dataset *head;
+        rc = cli_dataset_head(train, plan->limit, &head);
+        selfsup_dataset_destroy(train);
+        train = head;
+        if (rc != CLI_OK)
+            goto done;
+    }
+
+    if (plan->resume) {
+        s = selfsup_learner_load(&learner, plan->resume);
+        if (s != SELFSUP_OK) {
+            rc = cli_fail("loading the checkpoint to resume", s);
+            goto done;
+        }
+        if (strcmp(selfsup_learner_method(learner), plan->method) != 0) {
+            fprintf(
+                stderr, "selfsup: %s was trained with --method %s, not %s\n",
+                plan->resume, selfsup_learner_method(learner), plan->method);
+            rc = CLI_USAGE;
+            goto done;
+        }
+    } else {
+        s = selfsup_learner_config_create(&config, plan->method);
+        if (s != SELFSUP_OK) {
+            rc = cli_fail("--method", s);
+            goto done;
+        }
+        char encoder[256], number[64];
+        if (!plan->encoder)
+            snprintf(encoder, sizeof encoder,
+                     "resnet18:width=16,in_channels=%d",
+                     selfsup_dataset_channels(train));
+        rc = set_from(config, "encoder",
+                      plan->encoder ? plan->encoder : encoder);
+        if (rc == CLI_OK)
+            rc = set_from(config, "objective", plan->objective);
+        if (rc == CLI_OK)
+            rc = set_from(config, "optimizer", plan->optimizer);
+        if (rc == CLI_OK)
+            rc = set_from(config, "lr", plan->lr);
+        snprintf(number, sizeof number, "%lld", (long long)plan->batch);
+        if (rc == CLI_OK)
+            rc = set_from(config, "batch_size", number);
+        snprintf(number, sizeof number, "%lld", (long long)plan->views);
+        if (rc == CLI_OK)
+            rc = set_from(config, "views", number);
+        snprintf(number, sizeof number, "%llu", (unsigned long long)plan->seed);
+        if (rc == CLI_OK)
+            rc = set_from(config, "seed", number);
+        int64_t per_epoch = selfsup_dataset_count(train) / plan->batch;
+        if (per_epoch < 1) {
+            fprintf(stderr,
+                    "selfsup: --batch %lld is larger than the %lld "
+                    "training images\n",
+                    (long long)plan->batch,
+                    (long long)selfsup_dataset_count(train));
+            rc = CLI_USAGE;
+        }
+        snprintf(number, sizeof number, "%lld",
+                 (long long)(plan->max_steps > 0 ? plan->max_steps
+                                                 : per_epoch * plan->epochs));
+        if (rc == CLI_OK)
+            rc = set_from(config, "total_steps", number);
+        if (rc != CLI_OK)
+            goto done;
+        s = selfsup_learner_create(&learner, config);
+        if (s != SELFSUP_OK) {
+            rc = cli_fail("making the learner", s);
+            goto done;
+        }
+    }
+
+    int64_t batch = config_int(learner, "batch_size");
+    int64_t total = config_int(learner, "total_steps");
+    int64_t n_views = config_int(learner, "views");
+    uint64_t seed = (uint64_t)config_int(learner, "seed");
+    s = selfsup_views_create(&views, plan->augment, (int)n_views,
+                             selfsup_dataset_height(train));
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("--augment", s);
+        goto done;
+    }
+    s = selfsup_loader_create(&loader, train, views, batch, seed,
+                              "loader:drop_last=1,prefetch=2,shuffle=1");
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("making the loader", s);
+        goto done;
+    }
+    int64_t per_epoch = selfsup_loader_batches_per_epoch(loader);
+    int64_t epochs = (total + per_epoch - 1) / per_epoch;
+    int64_t step = selfsup_learner_steps(learner);
+    if (step > 0 && (s = selfsup_loader_seek(loader, step / per_epoch,
+                                             step % per_epoch)) != SELFSUP_OK) {
+        rc = cli_fail("positioning the loader to resume", s);
+        goto done;
+    }
+
+    cli_eval_options eval_opts = {plan->knn_k, plan->knn_t, false, false};
+    if (plan->eval_every > 0) {
+        rc = cli_eval_data_open(&eval, plan->data, plan->limit);
+        if (rc != CLI_OK)
+            goto done;
+    }
+    snprintf(path, sizeof path, "%s/metrics.jsonl", plan->out);
+    if (!cli_metrics_open(&metrics, path, step > 0)) {
+        rc = CLI_FAILED;
+        goto done;
+    }
+    printf("training %s: %lld images, batch %lld, %lld views, %lld "
+           "steps (%lld epochs), %d threads, output in %s\n",
+           selfsup_learner_method(learner),
+           (long long)selfsup_dataset_count(train), (long long)batch,
+           (long long)n_views, (long long)total, (long long)epochs,
+           selfsup_get_num_threads(), plan->out);
+
+    struct sigaction sa, old_sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigaction(SIGINT, &sa, &old_sa);
+    interrupted = 0;
+    double started = cli_now();
+    double random_knn = -1;
+    if (plan->eval_every > 0 && step == 0) {
+        /* Step 0 is the random-init encoder: its kNN is the baseline. */
+        double top1;
+        rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(learner),
+                          &eval, &eval_opts, &top1);
+        if (rc != CLI_OK)
+            goto restore_signal;
+        random_knn = top1;
+        cli_series_add(&knn_curve, 0, top1);
+        cli_metrics_write(&metrics,
+                          "\"type\": \"eval\", \"step\": 0, \"epoch\": 0, "
+                          "\"knn_top1\": %.6f, \"knn_k\": %d, \"knn_t\": %g",
+                          top1, plan->knn_k, (double)plan->knn_t);
+        printf("kNN top-1 at initialisation: %.2f%%\n", 100 * top1);
+    }
+
+    cli_progress progress = {0};
+    float loss = NAN;
+    bool stopped_early = false;
+    while (step < total && rc == CLI_OK) {
+        int64_t epoch = step / per_epoch;
+        if (step % per_epoch == 0 || !progress.total)
+            cli_progress_begin(&progress, epoch, epochs, per_epoch);
+        selfsup_tensor *const *batch_views;
+        int64_t at_epoch, at_batch;
+        double t0 = cli_now();
+        s = selfsup_loader_next(loader, &batch_views, &at_epoch, &at_batch);
+        if (s == SELFSUP_OK)
+            s = selfsup_learner_step(learner, (int)n_views,
+                                     (const selfsup_tensor *const *)batch_views,
+                                     &loss);
+        if (s != SELFSUP_OK) {
+            rc = cli_fail("training step", s);
+            break;
+        }
+        double dt = cli_now() - t0;
+        step++;
+        double lr = NAN, collapse = NAN;
+        selfsup_learner_diagnostic(learner, "lr", &lr);
+        selfsup_learner_diagnostic(learner, "collapse_std", &collapse);
+        cli_metrics_write(&metrics,
+                          "\"type\": \"step\", \"step\": %lld, \"epoch\": "
+                          "%lld, \"loss\": %.6f, \"lr\": %.6g, "
+                          "\"collapse_std\": %.6f, \"images_per_s\": %.1f",
+                          (long long)step, (long long)epoch, (double)loss, lr,
+                          collapse, (double)batch / dt);
+        cli_series_add(&loss_curve, (double)step, (double)loss);
+        cli_progress_update(&progress, step - epoch * per_epoch, loss,
+                            (double)batch / dt);
+        bool epoch_done = step % per_epoch == 0 || step == total;
+        if (epoch_done)
+            cli_progress_end(&progress, loss);
+        if (epoch_done && plan->eval_every > 0 &&
+            ((epoch + 1) % plan->eval_every == 0 || step == total)) {
+            double top1;
+            rc = cli_eval_knn(
+                (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
+                &eval_opts, &top1);
+            if (rc != CLI_OK)
+                break;
+            cli_series_add(&knn_curve, (double)step, top1);
+            cli_metrics_write(&metrics,
+                              "\"type\": \"eval\", \"step\": %lld, "
+                              "\"epoch\": %lld, \"knn_top1\": %.6f, "
+                              "\"knn_k\": %d, \"knn_t\": %g",
+                              (long long)step, (long long)epoch + 1, top1,
+                              plan->knn_k, (double)plan->knn_t);
+            printf("kNN top-1 after epoch %lld: %.2f%% (k = %d, T = %g)\n",
+                   (long long)epoch + 1, 100 * top1, plan->knn_k,
+                   (double)plan->knn_t);
+            rc = save_all(learner, plan->out);
+        }
+        if (interrupted) {
+            printf("\ninterrupted at step %lld: saving %s/last.ckpt\n",
+                   (long long)step, plan->out);
+            stopped_early = true;
+            break;
+        }
+        if (plan->time_budget > 0 && cli_now() - started > plan->time_budget) {
+            printf("\ntime budget of %gs reached at step %lld\n",
+                   plan->time_budget, (long long)step);
+            stopped_early = true;
+            break;
+        }
+    }
+    if (rc == CLI_OK)
+        rc = save_all(learner, plan->out);
+    if (rc == CLI_OK) {
+        char title[256];
+        snprintf(title, sizeof title, "selfsup %s, %lld steps",
+                 selfsup_learner_method(learner), (long long)step);
+        snprintf(path, sizeof path, "%s/curves.svg", plan->out);
+        if (!cli_write_curves_svg(path, &loss_curve, &knn_curve, -1, random_knn,
+                                  title))
+            fprintf(stderr, "selfsup: could not write %s\n", path);
+        printf("checkpoint: %s/last.ckpt, encoder: %s/encoder.ckpt, "
+               "metrics: %s/metrics.jsonl, curves: %s/curves.svg\n",
+               plan->out, plan->out, plan->out, plan->out);
+    }
+    if (rc == CLI_OK && interrupted)
+        rc = CLI_INTERRUPTED;
+    (void)stopped_early;
+restore_signal:
+    sigaction(SIGINT, &old_sa, NULL);
+done:
+    cli_metrics_close(&metrics);
+    cli_series_free(&loss_curve);
+    cli_series_free(&knn_curve);
+    cli_eval_data_close(&eval);
+    selfsup_loader_destroy(loader);
+    selfsup_views_destroy(views);
+    selfsup_learner_destroy(learner);
+    selfsup_learner_config_destroy(config);
+    selfsup_dataset_destroy(train);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    cli_option opts[] = {
+        {"method", NULL, false,
+         "byol, simsiam, vicreg, simclr, barlow or groco", "byol"},
+        {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
+         "/usr/share/datasets/fashion-mnist"},
+        {"encoder", NULL, false, "encoder spec",
+         "resnet18:width=16,in_channels=<image channels>"},
+        {"augment", NULL, false, "view recipe: a preset or pipeline specs",
+         "fmnist"},
+        {"objective", NULL, false, "objective spec", "the method's"},
+        {"epochs", NULL, false, "epochs to train", "5"},
+        {"batch", NULL, false, "batch size", "256"},
+        {"lr", NULL, false, "base learning rate", "the method's"},
+        {"optimizer", NULL, false, "optimizer spec", "the method's"},
+        {"views", NULL, false, "views per image", "2"},
+        {"threads", NULL, false, "threads (0: all processors)", "0"},
+        {"seed", NULL, false, "random seed", "0"},
+        {"out", NULL, false, "output directory", "out"},
+        {"resume", NULL, false, "checkpoint to resume from", NULL},
+        {"eval-every", NULL, false, "kNN evaluation every N epochs (0: never)",
+         "1"},
+        {"time-budget", NULL, false, "stop after this many seconds", NULL},
+        {"limit", NULL, false, "train on the first N images only", NULL},
+        {"knn-k", NULL, false, "neighbours of the kNN monitor", "200"},
+        {"knn-t", NULL, false, "temperature of the kNN monitor", "0.1"},
+        {NULL, NULL, false, NULL, NULL}};
+    int rc = cli_parse(argc, argv, opts, "train",
+                       "Trains an encoder without labels and saves "
+                       "OUT/last.ckpt, OUT/encoder.ckpt, OUT/metrics.jsonl "
+                       "and OUT/curves.svg. Ctrl-C saves a checkpoint and "
+                       "stops.");
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    cli_train_plan plan = {0};
+    plan.method = cli_get(opts, "method");
+    plan.data = opts[1].value;
+    plan.encoder = opts[2].value;
+    plan.augment = cli_get(opts, "augment");
+    plan.objective = opts[4].value;
+    plan.lr = opts[7].value;
+    plan.optimizer = opts[8].value;
+    plan.out = cli_get(opts, "out");
+    plan.resume = opts[13].value;
+    int64_t seed = 0, knn_k = 200;
+    double knn_t = 0.1, budget = 0;
+    plan.epochs = 5, plan.batch = 256, plan.views = 2, plan.eval_every = 1;
+    if (!cli_get_int(opts, "epochs", 1, 100000, &plan.epochs) ||
+        !cli_get_int(opts, "batch", 2, 1 << 20, &plan.batch) ||
+        !cli_get_int(opts, "views", 2, 8, &plan.views) ||
+        !cli_get_int(opts, "threads", 0, 4096, &plan.threads) ||
+        !cli_get_int(opts, "seed", 0, INT64_MAX, &seed) ||
+        !cli_get_int(opts, "eval-every", 0, 100000, &plan.eval_every) ||
+        !cli_get_int(opts, "limit", 0, INT64_MAX, &plan.limit) ||
+        !cli_get_int(opts, "knn-k", 1, 100000, &knn_k) ||
+        !cli_get_double(opts, "knn-t", 1e-6, 1e6, &knn_t) ||
+        !cli_get_double(opts, "time-budget", 0, 1e9, &budget))
+        return CLI_USAGE;
+    plan.seed = (uint64_t)seed;
+    plan.knn_k = (int)knn_k;
+    plan.knn_t = (float)knn_t;
+    plan.time_budget = budget;
+    return cli_train_run(&plan);
+}

@@ -1,0 +1,33 @@
+/* The subcommands of the selfsup program. */
+#ifndef SELFSUP_COMMANDS_H
+#define SELFSUP_COMMANDS_H
+
+#include <stdint.h>
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+
+/* Everything a training run needs, as `train` parses it and `demo` sets
+ * it. Strings NULL mean "the default". */
+typedef struct cli_train_plan {
+    const char *method, *data, *encoder, *augment, *objective, *lr, *optimizer,
+        *out, *resume;
+    int64_t epochs, batch, views, threads, eval_every, limit;
+    int64_t max_steps; /* > 0: the run's planned steps instead of epochs */
+    uint64_t seed;
+    int knn_k;
+    float knn_t;
+    double time_budget;
+} cli_train_plan;
+
+int cli_train_run(const cli_train_plan *plan);
+
+/* Median seconds of a training step of method on synthetic images. */
+int cli_measure_step(const char *method, const char *encoder, int64_t batch,
+                     int64_t size, int64_t steps, int64_t warmup,
+                     double *median_seconds, int verbose);
+
+#endif

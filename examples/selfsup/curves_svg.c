@@ -1,0 +1,188 @@
+/* The training curves as a self-contained SVG a browser shows: loss over
+ * steps on the left, kNN top-1 over steps on the right. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum {
+    PANEL_W = 460,
+    PANEL_H = 300,
+    MARGIN_L = 60,
+    MARGIN_B = 40,
+    MARGIN_T = 30,
+    MARGIN_R = 20
+};
+
+typedef struct axis {
+    double lo, hi, step; /* tick spacing */
+} axis;
+
+/* Round tick spacing (1, 2, 5 x 10^k) giving about five ticks. */
+static axis nice_axis(double lo, double hi)
+{
+    if (!(hi > lo)) {
+        double pad = fabs(lo) > 0 ? fabs(lo) * 0.1 : 1.0;
+        lo -= pad;
+        hi += pad;
+    }
+    double raw = (hi - lo) / 5;
+    double mag = pow(10, floor(log10(raw)));
+    double f = raw / mag;
+    double step = (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10) * mag;
+    axis a = {floor(lo / step) * step, ceil(hi / step) * step, step};
+    return a;
+}
+
+static void range_of(const cli_series *s, double *lo, double *hi, int use_y)
+{
+    for (int64_t i = 0; i < s->count; i++) {
+        double v = use_y ? s->y[i] : s->x[i];
+        if (!isfinite(v))
+            continue;
+        if (v < *lo)
+            *lo = v;
+        if (v > *hi)
+            *hi = v;
+    }
+}
+
+typedef struct panel {
+    double ox, oy; /* top-left corner of the panel */
+    axis x, y;
+} panel;
+
+static double px(const panel *p, double x)
+{
+    double w = PANEL_W - MARGIN_L - MARGIN_R;
+    return p->ox + MARGIN_L + (x - p->x.lo) / (p->x.hi - p->x.lo) * w;
+}
+
+static double py(const panel *p, double y)
+{
+    double h = PANEL_H - MARGIN_T - MARGIN_B;
+    return p->oy + MARGIN_T + (1 - (y - p->y.lo) / (p->y.hi - p->y.lo)) * h;
+}
+
+static void draw_frame(FILE *f, const panel *p, const char *title,
+                       const char *ylabel, double y_scale)
+{
+    double x0 = px(p, p->x.lo), x1 = px(p, p->x.hi);
+    double y0 = py(p, p->y.lo), y1 = py(p, p->y.hi);
+    fprintf(f,
+            "<text x='%.1f' y='%.1f' font-size='14' text-anchor='middle' "
+            "font-weight='bold'>%s</text>\n",
+            (x0 + x1) / 2, p->oy + 18, title);
+    for (double t = p->y.lo; t <= p->y.hi + p->y.step / 2; t += p->y.step) {
+        double y = py(p, t);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                "stroke='#ddd'/>\n<text x='%.1f' y='%.1f' font-size='11' "
+                "text-anchor='end'>%g</text>\n",
+                x0, y, x1, y, x0 - 5, y + 4, t * y_scale);
+    }
+    for (double t = p->x.lo; t <= p->x.hi + p->x.step / 2; t += p->x.step) {
+        double x = px(p, t);
+        fprintf(f,
+                "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
+                "stroke='#eee'/>\n<text x='%.1f' y='%.1f' font-size='11' "
+                "text-anchor='middle'>%g</text>\n",
+                x, y0, x, y1, x, y0 + 16, t);
+    }
+    fprintf(f,
+            "<rect x='%.1f' y='%.1f' width='%.1f' height='%.1f' "
+            "fill='none' stroke='#333'/>\n",
+            x0, y1, x1 - x0, y0 - y1);
+    fprintf(f,
+            "<text x='%.1f' y='%.1f' font-size='12' "
+            "text-anchor='middle'>step</text>\n",
+            (x0 + x1) / 2, y0 + 32);
+    fprintf(f,
+            "<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle' "
+            "transform='rotate(-90 %.1f %.1f)'>%s</text>\n",
+            p->ox + 14, (y0 + y1) / 2, p->ox + 14, (y0 + y1) / 2, ylabel);
+}
+
+static void draw_series(FILE *f, const panel *p, const cli_series *s,
+                        const char *color, int markers)
+{
+    if (s->count == 0)
+        return;
+    fprintf(f,
+            "<polyline fill='none' stroke='%s' stroke-width='1.5' "
+            "points='",
+            color);
+    for (int64_t i = 0; i < s->count; i++)
+        if (isfinite(s->y[i]))
+            fprintf(f, "%.1f,%.1f ", px(p, s->x[i]), py(p, s->y[i]));
+    fputs("'/>\n", f);
+    if (markers)
+        for (int64_t i = 0; i < s->count; i++)
+            fprintf(f, "<circle cx='%.1f' cy='%.1f' r='3' fill='%s'/>\n",
+                    px(p, s->x[i]), py(p, s->y[i]), color);
+}
+
+static void draw_baseline(FILE *f, const panel *p, double y, const char *label,
+                          const char *color)
+{
+    if (y < 0)
+        return;
+    fprintf(f,
+            "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' stroke='%s' "
+            "stroke-dasharray='5,4'/>\n<text x='%.1f' y='%.1f' "
+            "font-size='11' fill='%s' text-anchor='end'>%s %.1f%%</text>\n",
+            px(p, p->x.lo), py(p, y), px(p, p->x.hi), py(p, y), color,
+            px(p, p->x.hi) - 4, py(p, y) - 4, color, label, 100 * y);
+}
+
+bool cli_write_curves_svg(const char *path, const cli_series *loss,
+                          const cli_series *knn, double raw_baseline,
+                          double random_baseline, const char *title)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return false;
+    fprintf(f,
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
+            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' "
+            "fill='white'/>\n<text x='%d' y='16' font-size='13'>%s</text>\n",
+            2 * PANEL_W, PANEL_H + 20, 10, title);
+
+    double xlo = 0, xhi = 1, llo = INFINITY, lhi = -INFINITY;
+    range_of(loss, &xlo, &xhi, 0);
+    range_of(knn, &xlo, &xhi, 0);
+    range_of(loss, &llo, &lhi, 1);
+    if (!isfinite(llo))
+        llo = 0, lhi = 1;
+    panel left = {0, 20, nice_axis(0, xhi), nice_axis(llo, lhi)};
+    draw_frame(f, &left, "training loss", "loss", 1);
+    draw_series(f, &left, loss, "#1f77b4", 0);
+
+    double klo = INFINITY, khi = -INFINITY;
+    range_of(knn, &klo, &khi, 1);
+    if (raw_baseline >= 0)
+        klo = fmin(klo, raw_baseline), khi = fmax(khi, raw_baseline);
+    if (random_baseline >= 0)
+        klo = fmin(klo, random_baseline), khi = fmax(khi, random_baseline);
+    if (!isfinite(klo))
+        klo = 0, khi = 1;
+    panel right = {PANEL_W, 20, nice_axis(0, xhi),
+                   nice_axis(fmax(0, klo - 0.02), fmin(1, khi + 0.02))};
+    draw_frame(f, &right, "kNN top-1 (test)", "accuracy (%)", 100);
+    draw_baseline(f, &right, raw_baseline, "raw pixels", "#888");
+    draw_baseline(f, &right, random_baseline, "random init", "#c44");
+    draw_series(f, &right, knn, "#2ca02c", 1);
+
+    fputs("</svg>\n", f);
+    bool ok = fflush(f) == 0 && !ferror(f);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return false;
+    }
+    return true;
+}

@@ -1,0 +1,123 @@
+/* libselfsup: a learner trains an encoder without labels, one call a batch.
+ *
+ * A learner wires what a method's paper wires: the online encoder and its
+ * heads, BYOL's moving-average target, the objective, the optimizer and its
+ * schedules. Its settings are a config of string keys (below), filled with
+ * the method's published defaults and overridable one by one, so adding a
+ * setting never changes the ABI. */
+#ifndef SELFSUP_LEARNER_H
+#define SELFSUP_LEARNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "encoder.h"
+#include "export.h"
+#include "status.h"
+#include "tensor.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct selfsup_learner_config selfsup_learner_config;
+typedef struct selfsup_learner selfsup_learner;
+
+/* A config holding method's defaults: "byol", "simsiam", "vicreg",
+ * "simclr", "barlow" or "groco". docs/training.md lists every key, its
+ * default per method and where the default comes from. */
+SELFSUP_API selfsup_status
+selfsup_learner_config_create(selfsup_learner_config **out,
+                              const char *method);
+SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
+
+/* Sets one key from its text, checked at once: unknown keys and bad values
+ * give SELFSUP_ERR_INVALID_ARGUMENT naming both. Keys: encoder, projector,
+ * predictor, objective, optimizer, lr, lr_scaling (linear|none), batch_size,
+ * total_steps, warmup_steps, final_lr_ratio, ema_base, views, seed,
+ * predictor_fixed_lr, precision. */
+SELFSUP_API selfsup_status
+selfsup_learner_config_set(selfsup_learner_config *c, const char *key,
+                           const char *value);
+
+/* Copies the key's current text (NUL-terminated) into buf; fails with
+ * SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in cap bytes. */
+SELFSUP_API selfsup_status
+selfsup_learner_config_get(const selfsup_learner_config *c, const char *key,
+                           char *buf, size_t cap);
+
+/* The number of keys, and the name of key i (NULL out of range). */
+SELFSUP_API int selfsup_learner_config_count(const selfsup_learner_config *c);
+SELFSUP_API const char *
+selfsup_learner_config_key(const selfsup_learner_config *c, int index);
+
+/* Builds the networks (initialised from the config's seed), the objective
+ * and the optimizer. The config may be destroyed afterwards. */
+SELFSUP_API selfsup_status
+selfsup_learner_create(selfsup_learner **out,
+                       const selfsup_learner_config *c);
+SELFSUP_API void selfsup_learner_destroy(selfsup_learner *l);
+
+/* One training step on n_views augmented views of one batch, each
+ * (N, C, H, W) with the same shape. Writes the loss. On a non-finite loss
+ * or gradient it returns SELFSUP_ERR_NUMERIC naming the step and the
+ * tensor, and the learner is exactly as before the call. */
+SELFSUP_API selfsup_status selfsup_learner_step(selfsup_learner *l,
+                                                int n_views,
+                                                const selfsup_tensor *const *views,
+                                                float *loss);
+
+/* Runs the online encoder in inference mode: images (N, C, H, W) ->
+ * features (N, D), D = selfsup_learner_feature_dim(l). */
+SELFSUP_API selfsup_status selfsup_learner_embed(selfsup_learner *l,
+                                                 const selfsup_tensor *images,
+                                                 selfsup_tensor *features);
+SELFSUP_API int64_t selfsup_learner_feature_dim(const selfsup_learner *l);
+
+/* The method the learner was made for ("byol", ...); "" for NULL. */
+SELFSUP_API const char *selfsup_learner_method(const selfsup_learner *l);
+
+/* The current text of a config key of the learner (as
+ * selfsup_learner_config_get), e.g. "total_steps" or "batch_size". */
+SELFSUP_API selfsup_status selfsup_learner_config_value(
+    const selfsup_learner *l, const char *key, char *buf, size_t cap);
+
+/* Steps taken so far. */
+SELFSUP_API int64_t selfsup_learner_steps(const selfsup_learner *l);
+
+/* The online encoder (owned by the learner; valid until it is destroyed).
+ * Use it read-only while the learner trains. */
+SELFSUP_API const selfsup_encoder *
+selfsup_learner_encoder(const selfsup_learner *l);
+
+/* Values of the last step: "loss", "lr", "tau" (BYOL), "collapse_std" and
+ * the objective's own diagnostics (see selfsup_objective_diagnostic). */
+SELFSUP_API selfsup_status selfsup_learner_diagnostic(const selfsup_learner *l,
+                                                      const char *name,
+                                                      double *value);
+
+/* Everything needed to resume, written atomically (a crash never loses the
+ * previous file at path). docs/checkpoint-format.md has the layout. */
+SELFSUP_API selfsup_status selfsup_learner_save(const selfsup_learner *l,
+                                                const char *path);
+
+/* A learner from a checkpoint, exactly where it stopped: N steps, save,
+ * load, M steps gives the bits of N + M steps in one run. */
+SELFSUP_API selfsup_status selfsup_learner_load(selfsup_learner **out,
+                                                const char *path);
+
+/* Writes the online encoder alone (spec, parameters, BN statistics), for
+ * inference with selfsup_encoder_load. */
+SELFSUP_API selfsup_status
+selfsup_learner_export_encoder(const selfsup_learner *l, const char *path);
+
+/* Loads an encoder written by selfsup_learner_export_encoder (or the
+ * encoder of a full checkpoint), in inference mode. */
+SELFSUP_API selfsup_status selfsup_encoder_load(selfsup_encoder **out,
+                                                const char *path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

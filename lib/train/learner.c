@@ -1,0 +1,328 @@
+/* Making, querying and destroying a learner. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "core/spec.h"
+#include "core/tensor_impl.h"
+#include "learner_impl.h"
+#include "nn/encoder_internal.h"
+#include "train_parts.h"
+
+/* Seeds of the networks: independent streams of the user's seed. */
+enum { SEED_ENCODER = 1, SEED_PROJECTOR = 2, SEED_PREDICTOR = 3 };
+
+/* spec with key=value added, or checked against value if already there. */
+static selfsup_status spec_with(const char *spec, const char *key, long value,
+                                char *out, size_t cap)
+{
+    selfsup__spec s;
+    selfsup_status st = selfsup__spec_parse(&s, spec, "selfsup_learner_create");
+    const char *given = NULL;
+    if (st == SELFSUP_OK)
+        st = selfsup__spec_string(&s, key, &given);
+    if (st == SELFSUP_OK && given && strtol(given, NULL, 10) != value)
+        st = SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                     "\"%s\" sets %s = %s, but the network feeding it gives "
+                     "%ld",
+                     spec, key, given, value);
+    int has_keys = s.count > 0;
+    selfsup__spec_free(&s);
+    SS_TRY(st);
+    int n = given ? snprintf(out, cap, "%s", spec)
+                  : snprintf(out, cap, "%s%c%s=%ld", spec, has_keys ? ',' : ':',
+                             key, value);
+    if (n < 0 || (size_t)n >= cap)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "spec \"%s\" is too long",
+                       spec);
+    return SELFSUP_OK;
+}
+
+/* Whether the spec names key (to leave the user's value alone). */
+static int spec_has(const char *spec, const char *key)
+{
+    selfsup__spec s;
+    const char *v = NULL;
+    if (selfsup__spec_parse(&s, spec, "selfsup_learner_create") == SELFSUP_OK)
+        selfsup__spec_string(&s, key, &v);
+    selfsup__spec_free(&s);
+    return v != NULL;
+}
+
+static selfsup_status make_networks(selfsup_learner *l)
+{
+    const selfsup_learner_config *c = &l->config;
+    uint64_t seed = selfsup__config_u64(c, SELFSUP__KEY_SEED);
+    SS_TRY(selfsup_encoder_create(
+        &l->online[NET_ENCODER], selfsup__config_text(c, SELFSUP__KEY_ENCODER),
+        selfsup__rng_stream(seed, SEED_ENCODER, 0, 0)));
+    long features = (long)selfsup_encoder_output_dim(l->online[NET_ENCODER]);
+
+    char spec[2 * SELFSUP__CONFIG_TEXT_MAX], full[2 * SELFSUP__CONFIG_TEXT_MAX];
+    const char *projector = selfsup__config_text(c, SELFSUP__KEY_PROJECTOR);
+    snprintf(spec, sizeof spec, "%s", projector);
+    if (c->method == SELFSUP__GROCO && !spec_has(projector, "hidden"))
+        SS_TRY(spec_with(projector, "hidden", features, spec, sizeof spec));
+    SS_TRY(spec_with(spec, "in", features, full, sizeof full));
+    SS_TRY(selfsup_encoder_create(
+        &l->online[NET_PROJECTOR], full,
+        selfsup__rng_stream(seed, SEED_PROJECTOR, 0, 0)));
+
+    const char *predictor = selfsup__config_text(c, SELFSUP__KEY_PREDICTOR);
+    if (strcmp(predictor, "none") != 0) {
+        long proj = (long)selfsup_encoder_output_dim(l->online[NET_PROJECTOR]);
+        SS_TRY(spec_with(predictor, "in", proj, full, sizeof full));
+        SS_TRY(selfsup_encoder_create(
+            &l->online[NET_PREDICTOR], full,
+            selfsup__rng_stream(seed, SEED_PREDICTOR, 0, 0)));
+        if (selfsup_encoder_output_dim(l->online[NET_PREDICTOR]) != proj)
+            return SS_FAIL(
+                SELFSUP_ERR_INVALID_ARGUMENT,
+                "the predictor outputs %lld features but must "
+                "match the projector's %ld",
+                (long long)selfsup_encoder_output_dim(l->online[NET_PREDICTOR]),
+                proj);
+    }
+    if (c->method == SELFSUP__BYOL) {
+        /* The target starts as an exact copy of the online network. */
+        SS_TRY(selfsup_encoder_clone(&l->target[NET_ENCODER],
+                                     l->online[NET_ENCODER]));
+        SS_TRY(selfsup_encoder_clone(&l->target[NET_PROJECTOR],
+                                     l->online[NET_PROJECTOR]));
+    }
+    for (int k = 0; k < NET_COUNT; k++)
+        if (l->online[k])
+            SS_TRY(selfsup_encoder_set_training(l->online[k], 1));
+    for (int k = 0; k < 2; k++)
+        if (l->target[k]) /* in training mode, as BYOL's reference runs it */
+            SS_TRY(selfsup_encoder_set_training(l->target[k], 1));
+    return SELFSUP_OK;
+}
+
+/* The objective, and whether it fits the method's wiring. */
+static selfsup_status make_objective(selfsup_learner *l)
+{
+    const selfsup_learner_config *c = &l->config;
+    SS_TRY(selfsup_objective_create(
+        &l->objective, selfsup__config_text(c, SELFSUP__KEY_OBJECTIVE)));
+    int gives_target = c->method == SELFSUP__BYOL || l->online[NET_PREDICTOR];
+    selfsup_target_rule rule = selfsup_objective_target_rule(l->objective);
+    if ((gives_target && rule == SELFSUP_TARGET_NONE) ||
+        (!gives_target && rule == SELFSUP_TARGET_REQUIRED))
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "objective \"%s\" %s a target, but method %s %s one",
+                       selfsup_objective_name(l->objective),
+                       rule == SELFSUP_TARGET_NONE ? "takes no" : "needs",
+                       selfsup__method_name(c->method),
+                       gives_target ? "gives" : "has no");
+    if (l->n_views < selfsup_objective_min_views(l->objective) ||
+        l->n_views > selfsup_objective_max_views(l->objective))
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "views = %d, but objective \"%s\" takes %d to %d",
+                       l->n_views, selfsup_objective_name(l->objective),
+                       selfsup_objective_min_views(l->objective),
+                       selfsup_objective_max_views(l->objective));
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_create(selfsup_learner **out,
+                                      const selfsup_learner_config *c)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(c);
+    int views = (int)selfsup__config_int(c, SELFSUP__KEY_VIEWS);
+    if (views > SELFSUP__LEARNER_MAX_VIEWS)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "views = %d is more than the %d a learner handles",
+                       views, SELFSUP__LEARNER_MAX_VIEWS);
+    selfsup_learner *l = selfsup__calloc(1, sizeof *l);
+    if (!l)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate the learner");
+    l->config = *c;
+    l->n_views = views;
+    l->total_steps = selfsup__config_int(c, SELFSUP__KEY_TOTAL_STEPS);
+    l->warmup_steps =
+        (int64_t)(selfsup__config_double(c, SELFSUP__KEY_WARMUP_FRACTION) *
+                      (double)l->total_steps +
+                  0.5);
+    l->peak_lr = selfsup__config_peak_lr(c);
+    l->final_lr =
+        l->peak_lr * selfsup__config_double(c, SELFSUP__KEY_FINAL_LR_RATIO);
+
+    selfsup_status s = make_networks(l);
+    if (s == SELFSUP_OK)
+        s = make_objective(l);
+    if (s == SELFSUP_OK)
+        s = selfsup__learner_make_optimizers(l);
+    if (s != SELFSUP_OK) {
+        selfsup_learner_destroy(l);
+        return s;
+    }
+    *out = l;
+    return SELFSUP_OK;
+}
+
+void selfsup__learner_free_view_buffers(selfsup_learner *l)
+{
+    for (int v = 0; v < SELFSUP__LEARNER_MAX_VIEWS; v++) {
+        selfsup__view_buffers *b = &l->views[v];
+        selfsup_tensor *all[] = {
+            b->features,        b->projection,        b->prediction,
+            b->target_features, b->target_projection, b->grad_prediction,
+            b->grad_projection, b->grad_features,     b->grad_extra};
+        for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+            selfsup_tensor_destroy(all[i]);
+        memset(b, 0, sizeof *b);
+    }
+    l->batch_n = 0;
+}
+
+void selfsup_learner_destroy(selfsup_learner *l)
+{
+    if (!l)
+        return;
+    selfsup__learner_free_view_buffers(l);
+    selfsup__learner_free_optimizers(l);
+    selfsup_objective_destroy(l->objective);
+    for (int k = 0; k < NET_COUNT; k++)
+        selfsup_encoder_destroy(l->online[k]);
+    for (int k = 0; k < 2; k++)
+        selfsup_encoder_destroy(l->target[k]);
+    selfsup__free(l->buffer_snapshot);
+    selfsup__free(l);
+}
+
+/* All networks in a fixed order: online encoder, projector, predictor,
+ * then the target's. */
+static int all_networks(const selfsup_learner *l, selfsup_encoder **nets)
+{
+    int n = 0;
+    for (int k = 0; k < NET_COUNT; k++)
+        if (l->online[k])
+            nets[n++] = l->online[k];
+    for (int k = 0; k < 2; k++)
+        if (l->target[k])
+            nets[n++] = l->target[k];
+    return n;
+}
+
+selfsup_status selfsup__learner_snapshot_buffers(selfsup_learner *l)
+{
+    selfsup_encoder *nets[NET_COUNT + 2];
+    int n = all_networks(l, nets);
+    int64_t total = 0;
+    for (int k = 0; k < n; k++) {
+        float *values;
+        int64_t count;
+        const selfsup__param_info *table;
+        int entries;
+        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
+        total += count;
+    }
+    if (total > l->buffer_snapshot_count) {
+        float *grown = selfsup__malloc((size_t)total * sizeof(float));
+        if (!grown)
+            return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                           "cannot allocate %lld floats for the BN snapshot",
+                           (long long)total);
+        selfsup__free(l->buffer_snapshot);
+        l->buffer_snapshot = grown;
+        l->buffer_snapshot_count = total;
+    }
+    int64_t at = 0;
+    for (int k = 0; k < n; k++) {
+        float *values;
+        int64_t count;
+        const selfsup__param_info *table;
+        int entries;
+        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
+        memcpy(l->buffer_snapshot + at, values, (size_t)count * sizeof(float));
+        at += count;
+    }
+    return SELFSUP_OK;
+}
+
+void selfsup__learner_restore_buffers(const selfsup_learner *l)
+{
+    selfsup_encoder *nets[NET_COUNT + 2];
+    int n = all_networks(l, nets);
+    int64_t at = 0;
+    for (int k = 0; k < n; k++) {
+        float *values;
+        int64_t count;
+        const selfsup__param_info *table;
+        int entries;
+        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
+        memcpy(values, l->buffer_snapshot + at, (size_t)count * sizeof(float));
+        at += count;
+    }
+}
+
+selfsup_status selfsup_learner_embed(selfsup_learner *l,
+                                     const selfsup_tensor *images,
+                                     selfsup_tensor *features)
+{
+    SS_CHECK_NOT_NULL(l);
+    selfsup_encoder *e = l->online[NET_ENCODER];
+    SS_TRY(selfsup_encoder_set_training(e, 0));
+    selfsup_status s = selfsup_encoder_forward(e, images, features);
+    selfsup_status back = selfsup_encoder_set_training(e, 1);
+    return s != SELFSUP_OK ? s : back;
+}
+
+int64_t selfsup_learner_feature_dim(const selfsup_learner *l)
+{
+    return l ? selfsup_encoder_output_dim(l->online[NET_ENCODER]) : 0;
+}
+
+const char *selfsup_learner_method(const selfsup_learner *l)
+{
+    return l ? selfsup__method_name(l->config.method) : "";
+}
+
+selfsup_status selfsup_learner_config_value(const selfsup_learner *l,
+                                            const char *key, char *buf,
+                                            size_t cap)
+{
+    SS_CHECK_NOT_NULL(l);
+    return selfsup_learner_config_get(&l->config, key, buf, cap);
+}
+
+int64_t selfsup_learner_steps(const selfsup_learner *l)
+{
+    return l ? l->step : 0;
+}
+
+const selfsup_encoder *selfsup_learner_encoder(const selfsup_learner *l)
+{
+    return l ? l->online[NET_ENCODER] : NULL;
+}
+
+selfsup_status selfsup_learner_diagnostic(const selfsup_learner *l,
+                                          const char *name, double *value)
+{
+    SS_CHECK_NOT_NULL(l);
+    SS_CHECK_NOT_NULL(name);
+    SS_CHECK_NOT_NULL(value);
+    if (l->step == 0)
+        return SS_FAIL(SELFSUP_ERR_STATE,
+                       "no step has been taken yet, so \"%s\" has no value",
+                       name);
+    const struct {
+        const char *name;
+        double value;
+    } own[] = {{"loss", l->last_loss},
+               {"lr", l->last_lr},
+               {"tau", l->last_tau},
+               {"collapse_std", l->last_collapse}};
+    for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+        if (strcmp(name, own[i].name) == 0) {
+            *value = own[i].value;
+            return SELFSUP_OK;
+        }
+    return selfsup_objective_diagnostic(l->objective, name, value);
+}

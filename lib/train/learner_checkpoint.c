@@ -1,0 +1,249 @@
+/* Saving a learner whole, loading it back exactly, and the encoder-only
+ * export. Section names are listed in docs/checkpoint-format.md. */
+#include <stdio.h>
+#include <string.h>
+
+#include "checkpoint_file.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "nn/encoder_internal.h"
+#include "optimizer.h"
+#include "train_parts.h"
+
+#define LEARNER_FORMAT "selfsup-learner-1"
+#define ENCODER_FORMAT "selfsup-encoder-1"
+
+/* zlib level: 6 compresses float weights ~10% at a fraction of 9's cost. */
+enum { CKPT_LEVEL = 6 };
+
+static const char *const ROLE_NAMES[NET_COUNT + 2] = {
+    "online.encoder", "online.projector", "online.predictor", "target.encoder",
+    "target.projector"};
+
+static selfsup_encoder *role_network(const selfsup_learner *l, int role)
+{
+    return role < NET_COUNT ? l->online[role] : l->target[role - NET_COUNT];
+}
+
+static selfsup_status put_network(selfsup__ckpt_writer *w, const char *role,
+                                  selfsup_encoder *e)
+{
+    char name[128];
+    float *values, *grads;
+    int64_t count;
+    const selfsup__param_info *table;
+    int n;
+    snprintf(name, sizeof name, "net/%s/spec", role);
+    SS_TRY(selfsup__ckpt_put_string(w, name, selfsup_encoder_spec(e)));
+    selfsup__encoder_params(e, &values, &grads, &count, &table, &n);
+    snprintf(name, sizeof name, "net/%s/params", role);
+    SS_TRY(selfsup__ckpt_put_f32(w, name, values, count));
+    selfsup__encoder_buffers(e, &values, &count, &table, &n);
+    snprintf(name, sizeof name, "net/%s/buffers", role);
+    SS_TRY(selfsup__ckpt_put_f32(w, name, values, count));
+    return SELFSUP_OK;
+}
+
+static selfsup_status write_learner(const selfsup_learner *l,
+                                    selfsup__ckpt_writer *w)
+{
+    SS_TRY(selfsup__ckpt_put_string(w, "learner/format", LEARNER_FORMAT));
+    SS_TRY(selfsup__ckpt_put_string(w, "learner/method",
+                                    selfsup__method_name(l->config.method)));
+    for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
+        char name[128];
+        snprintf(name, sizeof name, "learner/config/%s",
+                 selfsup_learner_config_key(&l->config, k));
+        SS_TRY(selfsup__ckpt_put_string(w, name, l->config.text[k]));
+    }
+    SS_TRY(selfsup__ckpt_put_i64(w, "learner/step", &l->step, 1));
+    for (int role = 0; role < NET_COUNT + 2; role++) {
+        selfsup_encoder *e = role_network(l, role);
+        if (!e)
+            continue;
+        SS_TRY(put_network(w, ROLE_NAMES[role], e));
+        if (role < NET_COUNT) {
+            char prefix[128];
+            snprintf(prefix, sizeof prefix, "optim/%s/", ROLE_NAMES[role]);
+            SS_TRY(selfsup__optimizer_save(l->optimizer[role], w, prefix));
+        }
+    }
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_save(const selfsup_learner *l, const char *path)
+{
+    SS_CHECK_NOT_NULL(l);
+    SS_CHECK_NOT_NULL(path);
+    selfsup__ckpt_writer *w;
+    SS_TRY(selfsup__ckpt_writer_create(&w, path, CKPT_LEVEL, __func__));
+    selfsup_status s = write_learner(l, w);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_writer_commit(w);
+    selfsup__ckpt_writer_destroy(w);
+    return s;
+}
+
+/* Restores one network's values from sections, after checking that the
+ * file's network is the one the config builds. */
+static selfsup_status get_network(const selfsup__ckpt_reader *r,
+                                  const char *path, const char *role,
+                                  selfsup_encoder *e)
+{
+    char name[128];
+    const char *spec;
+    snprintf(name, sizeof name, "net/%s/spec", role);
+    SS_TRY(selfsup__ckpt_get_string(r, name, &spec));
+    if (strcmp(spec, selfsup_encoder_spec(e)) != 0)
+        return SS_FAIL(SELFSUP_ERR_CORRUPT,
+                       "%s: %s is \"%s\" but its config builds \"%s\"", path,
+                       role, spec, selfsup_encoder_spec(e));
+    float *values, *grads;
+    int64_t count;
+    const selfsup__param_info *table;
+    int n;
+    selfsup__encoder_params(e, &values, &grads, &count, &table, &n);
+    snprintf(name, sizeof name, "net/%s/params", role);
+    SS_TRY(selfsup__ckpt_get_f32(r, name, values, count));
+    selfsup__encoder_buffers(e, &values, &count, &table, &n);
+    snprintf(name, sizeof name, "net/%s/buffers", role);
+    SS_TRY(selfsup__ckpt_get_f32(r, name, values, count));
+    selfsup__encoder_params_changed(e);
+    return SELFSUP_OK;
+}
+
+static selfsup_status expect_format(const selfsup__ckpt_reader *r,
+                                    const char *path, const char *section,
+                                    const char *format)
+{
+    const char *text;
+    if (selfsup__ckpt_find(r, section) < 0)
+        return SS_FAIL(SELFSUP_ERR_CORRUPT,
+                       "%s: a libselfsup checkpoint, but without section %s "
+                       "(not a %s file)",
+                       path, section, format);
+    SS_TRY(selfsup__ckpt_get_string(r, section, &text));
+    if (strcmp(text, format) != 0)
+        return SS_FAIL(SELFSUP_ERR_VERSION,
+                       "%s: content format \"%s\", this library reads \"%s\"",
+                       path, text, format);
+    return SELFSUP_OK;
+}
+
+static selfsup_status config_from_file(const selfsup__ckpt_reader *r,
+                                       selfsup_learner_config **out)
+{
+    const char *method;
+    SS_TRY(selfsup__ckpt_get_string(r, "learner/method", &method));
+    selfsup_learner_config *c;
+    SS_TRY(selfsup_learner_config_create(&c, method));
+    for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
+        char name[128];
+        const char *value;
+        const char *key = selfsup_learner_config_key(c, k);
+        snprintf(name, sizeof name, "learner/config/%s", key);
+        selfsup_status s = selfsup__ckpt_get_string(r, name, &value);
+        if (s == SELFSUP_OK)
+            s = selfsup_learner_config_set(c, key, value);
+        if (s != SELFSUP_OK) {
+            selfsup_learner_config_destroy(c);
+            return s;
+        }
+    }
+    *out = c;
+    return SELFSUP_OK;
+}
+
+static selfsup_status restore(selfsup_learner *l, const selfsup__ckpt_reader *r,
+                              const char *path)
+{
+    SS_TRY(selfsup__ckpt_get_i64(r, "learner/step", &l->step, 1));
+    if (l->step < 0)
+        return SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: learner/step = %lld", path,
+                       (long long)l->step);
+    for (int role = 0; role < NET_COUNT + 2; role++) {
+        selfsup_encoder *e = role_network(l, role);
+        if (!e)
+            continue;
+        SS_TRY(get_network(r, path, ROLE_NAMES[role], e));
+        if (role < NET_COUNT) {
+            char prefix[128];
+            snprintf(prefix, sizeof prefix, "optim/%s/", ROLE_NAMES[role]);
+            SS_TRY(selfsup__optimizer_load(l->optimizer[role], r, prefix));
+        }
+    }
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_load(selfsup_learner **out, const char *path)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(path);
+    selfsup__ckpt_reader *r;
+    SS_TRY(selfsup__ckpt_reader_open(&r, path, __func__));
+    selfsup_learner_config *c = NULL;
+    selfsup_learner *l = NULL;
+    selfsup_status s = expect_format(r, path, "learner/format", LEARNER_FORMAT);
+    if (s == SELFSUP_OK)
+        s = config_from_file(r, &c);
+    if (s == SELFSUP_OK)
+        s = selfsup_learner_create(&l, c);
+    if (s == SELFSUP_OK)
+        s = restore(l, r, path);
+    selfsup_learner_config_destroy(c);
+    selfsup__ckpt_reader_close(r);
+    if (s != SELFSUP_OK) {
+        selfsup_learner_destroy(l);
+        return s;
+    }
+    *out = l;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,
+                                              const char *path)
+{
+    SS_CHECK_NOT_NULL(l);
+    SS_CHECK_NOT_NULL(path);
+    selfsup__ckpt_writer *w;
+    SS_TRY(selfsup__ckpt_writer_create(&w, path, CKPT_LEVEL, __func__));
+    selfsup_status s =
+        selfsup__ckpt_put_string(w, "encoder/format", ENCODER_FORMAT);
+    if (s == SELFSUP_OK)
+        s = put_network(w, "online.encoder", l->online[NET_ENCODER]);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_writer_commit(w);
+    selfsup__ckpt_writer_destroy(w);
+    return s;
+}
+
+selfsup_status selfsup_encoder_load(selfsup_encoder **out, const char *path)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(path);
+    selfsup__ckpt_reader *r;
+    SS_TRY(selfsup__ckpt_reader_open(&r, path, __func__));
+    selfsup_status s = SELFSUP_OK;
+    /* An encoder export, or the online encoder of a full checkpoint. */
+    if (selfsup__ckpt_find(r, "encoder/format") >= 0)
+        s = expect_format(r, path, "encoder/format", ENCODER_FORMAT);
+    else
+        s = expect_format(r, path, "learner/format", LEARNER_FORMAT);
+    const char *spec = NULL;
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_get_string(r, "net/online.encoder/spec", &spec);
+    selfsup_encoder *e = NULL;
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_create(&e, spec, 0);
+    if (s == SELFSUP_OK)
+        s = get_network(r, path, "online.encoder", e);
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_set_training(e, 0);
+    selfsup__ckpt_reader_close(r);
+    if (s != SELFSUP_OK) {
+        selfsup_encoder_destroy(e);
+        return s;
+    }
+    *out = e;
+    return SELFSUP_OK;
+}

@@ -1,0 +1,303 @@
+#include "learner_config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/spec.h"
+
+typedef enum value_type {
+    TYPE_SPEC,      /* a spec string: name[:key=value,...] */
+    TYPE_SPEC_NONE, /* a spec string or "none" */
+    TYPE_DOUBLE,
+    TYPE_INT,
+    TYPE_U64,
+    TYPE_BOOL
+} value_type;
+
+typedef struct key_desc {
+    const char *name;
+    value_type type;
+    double lo, hi; /* numeric range, inclusive */
+} key_desc;
+
+static const key_desc KEYS[SELFSUP__KEY_COUNT] = {
+    [SELFSUP__KEY_ENCODER] = {"encoder", TYPE_SPEC, 0, 0},
+    [SELFSUP__KEY_PROJECTOR] = {"projector", TYPE_SPEC, 0, 0},
+    [SELFSUP__KEY_PREDICTOR] = {"predictor", TYPE_SPEC_NONE, 0, 0},
+    [SELFSUP__KEY_OBJECTIVE] = {"objective", TYPE_SPEC, 0, 0},
+    [SELFSUP__KEY_OPTIMIZER] = {"optimizer", TYPE_SPEC, 0, 0},
+    [SELFSUP__KEY_LR] = {"lr", TYPE_DOUBLE, 1e-12, 1e4},
+    [SELFSUP__KEY_LR_BATCH] = {"lr_batch", TYPE_INT, 1, 1 << 24},
+    [SELFSUP__KEY_BATCH_SIZE] = {"batch_size", TYPE_INT, 2, 1 << 24},
+    [SELFSUP__KEY_TOTAL_STEPS] = {"total_steps", TYPE_INT, 1, 1e12},
+    [SELFSUP__KEY_WARMUP_FRACTION] = {"warmup_fraction", TYPE_DOUBLE, 0, 0.999},
+    [SELFSUP__KEY_FINAL_LR_RATIO] = {"final_lr_ratio", TYPE_DOUBLE, 0, 1},
+    [SELFSUP__KEY_EMA_BASE] = {"ema_base", TYPE_DOUBLE, 0, 1},
+    [SELFSUP__KEY_VIEWS] = {"views", TYPE_INT, 2, 64},
+    [SELFSUP__KEY_SEED] = {"seed", TYPE_U64, 0, 0},
+    [SELFSUP__KEY_PREDICTOR_FIXED_LR] = {"predictor_fixed_lr", TYPE_BOOL, 0, 1},
+    [SELFSUP__KEY_STOP_GRADIENT] = {"stop_gradient", TYPE_BOOL, 0, 1},
+};
+
+static const char *const METHOD_NAMES[] = {"byol",   "simsiam", "vicreg",
+                                           "simclr", "barlow",  "groco"};
+
+const char *selfsup__method_name(selfsup__method m)
+{
+    return METHOD_NAMES[m];
+}
+
+/* Each method's recipe, from its reference code (docs/training.md gives
+ * the sources and what was adapted for small CPU runs). Keys left NULL
+ * take the common defaults below. */
+typedef struct recipe {
+    const char *values[SELFSUP__KEY_COUNT];
+} recipe;
+
+static const recipe COMMON = {{
+    [SELFSUP__KEY_ENCODER] = "resnet18:width=16,in_channels=1",
+    [SELFSUP__KEY_PREDICTOR] = "none",
+    [SELFSUP__KEY_LR_BATCH] = "256",
+    [SELFSUP__KEY_BATCH_SIZE] = "256",
+    [SELFSUP__KEY_TOTAL_STEPS] = "1000",
+    [SELFSUP__KEY_WARMUP_FRACTION] = "0.01",
+    [SELFSUP__KEY_FINAL_LR_RATIO] = "0",
+    [SELFSUP__KEY_EMA_BASE] = "0",
+    [SELFSUP__KEY_VIEWS] = "2",
+    [SELFSUP__KEY_SEED] = "0",
+    [SELFSUP__KEY_PREDICTOR_FIXED_LR] = "0",
+    [SELFSUP__KEY_STOP_GRADIENT] = "1",
+}};
+
+static const recipe RECIPES[] = {
+    [SELFSUP__BYOL] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=4096,out=256,layers=2",
+        [SELFSUP__KEY_PREDICTOR] = "mlp:hidden=4096,out=256,layers=2",
+        [SELFSUP__KEY_OBJECTIVE] = "byol",
+        [SELFSUP__KEY_OPTIMIZER] = "lars:momentum=0.9,weight_decay=1.5e-6,"
+                                   "eta=0.001",
+        [SELFSUP__KEY_LR] = "0.2",
+        [SELFSUP__KEY_EMA_BASE] = "0.99",
+    }},
+    [SELFSUP__SIMSIAM] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=2048,out=2048,layers=3,"
+                                   "last_bn=1",
+        [SELFSUP__KEY_PREDICTOR] = "mlp:hidden=512,out=2048,layers=2",
+        [SELFSUP__KEY_OBJECTIVE] = "simsiam",
+        [SELFSUP__KEY_OPTIMIZER] = "sgd:momentum=0.9,weight_decay=1e-4",
+        [SELFSUP__KEY_LR] = "0.05",
+        [SELFSUP__KEY_WARMUP_FRACTION] = "0",
+        [SELFSUP__KEY_PREDICTOR_FIXED_LR] = "1",
+    }},
+    [SELFSUP__VICREG] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=2048,out=2048,layers=3",
+        [SELFSUP__KEY_OBJECTIVE] = "vicreg",
+        [SELFSUP__KEY_OPTIMIZER] = "lars:momentum=0.9,weight_decay=1e-6,"
+                                   "eta=0.001",
+        [SELFSUP__KEY_LR] = "0.2",
+        [SELFSUP__KEY_FINAL_LR_RATIO] = "0.001",
+    }},
+    [SELFSUP__SIMCLR] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=2048,out=128,layers=2",
+        [SELFSUP__KEY_OBJECTIVE] = "simclr",
+        [SELFSUP__KEY_OPTIMIZER] = "lars:momentum=0.9,weight_decay=1e-6,"
+                                   "eta=0.001",
+        [SELFSUP__KEY_LR] = "0.3",
+    }},
+    [SELFSUP__BARLOW] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=2048,out=2048,layers=3",
+        [SELFSUP__KEY_OBJECTIVE] = "barlow",
+        [SELFSUP__KEY_OPTIMIZER] = "lars:momentum=0.9,weight_decay=1.5e-6,"
+                                   "eta=0.001",
+        [SELFSUP__KEY_LR] = "0.2",
+        [SELFSUP__KEY_FINAL_LR_RATIO] = "0.001",
+    }},
+    [SELFSUP__GROCO] = {{
+        /* hidden = the encoder's width is filled in by the learner */
+        [SELFSUP__KEY_PROJECTOR] = "mlp:out=2048,layers=3,last_bn=1",
+        [SELFSUP__KEY_OBJECTIVE] = "groco",
+        [SELFSUP__KEY_OPTIMIZER] = "sgd:momentum=0.9,weight_decay=1e-6",
+        [SELFSUP__KEY_LR] = "0.75",
+        [SELFSUP__KEY_LR_BATCH] = "32",
+    }},
+};
+
+static int find_key(const char *name)
+{
+    for (int k = 0; k < SELFSUP__KEY_COUNT; k++)
+        if (strcmp(KEYS[k].name, name) == 0)
+            return k;
+    return -1;
+}
+
+/* Checks text against the key's type; where names the public function. */
+static selfsup_status check_value(const key_desc *d, const char *text,
+                                  const char *where)
+{
+    if (strlen(text) >= SELFSUP__CONFIG_TEXT_MAX)
+        return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                             "%s: value is longer than %d characters", d->name,
+                             SELFSUP__CONFIG_TEXT_MAX - 1);
+    char *end = NULL;
+    errno = 0;
+    switch (d->type) {
+    case TYPE_SPEC_NONE:
+        if (strcmp(text, "none") == 0)
+            return SELFSUP_OK;
+        /* fall through */
+    case TYPE_SPEC: {
+        selfsup__spec s;
+        selfsup_status st = selfsup__spec_parse(&s, text, where);
+        selfsup__spec_free(&s);
+        return st;
+    }
+    case TYPE_DOUBLE: {
+        double v = strtod(text, &end);
+        if (!*text || *end || errno || !isfinite(v) || v < d->lo || v > d->hi)
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not a number in [%g, %g]",
+                                 d->name, text, d->lo, d->hi);
+        return SELFSUP_OK;
+    }
+    case TYPE_INT: {
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno || v < d->lo || v > d->hi)
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not an integer in "
+                                 "[%.0f, %.0f]",
+                                 d->name, text, d->lo, d->hi);
+        return SELFSUP_OK;
+    }
+    case TYPE_U64:
+        strtoull(text, &end, 10);
+        if (!*text || *end || errno || text[0] == '-')
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not an unsigned 64-bit "
+                                 "integer",
+                                 d->name, text);
+        return SELFSUP_OK;
+    case TYPE_BOOL:
+        if (strcmp(text, "0") && strcmp(text, "1"))
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not 0 or 1", d->name, text);
+        return SELFSUP_OK;
+    }
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_config_create(selfsup_learner_config **out,
+                                             const char *method)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(method);
+    int m = -1;
+    for (int i = 0; i < (int)(sizeof METHOD_NAMES / sizeof *METHOD_NAMES); i++)
+        if (strcmp(method, METHOD_NAMES[i]) == 0)
+            m = i;
+    if (m < 0)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "method \"%s\" is not one of byol, simsiam, vicreg, "
+                       "simclr, barlow, groco",
+                       method);
+    selfsup_learner_config *c = selfsup__calloc(1, sizeof *c);
+    if (!c)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "cannot allocate the config");
+    c->method = (selfsup__method)m;
+    for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
+        const char *v =
+            RECIPES[m].values[k] ? RECIPES[m].values[k] : COMMON.values[k];
+        snprintf(c->text[k], sizeof c->text[k], "%s", v);
+    }
+    *out = c;
+    return SELFSUP_OK;
+}
+
+void selfsup_learner_config_destroy(selfsup_learner_config *c)
+{
+    selfsup__free(c);
+}
+
+selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
+                                          const char *key, const char *value)
+{
+    SS_CHECK_NOT_NULL(c);
+    SS_CHECK_NOT_NULL(key);
+    SS_CHECK_NOT_NULL(value);
+    int k = find_key(key);
+    if (k < 0)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "unknown key \"%s\" (see selfsup_learner_config_key "
+                       "for the list)",
+                       key);
+    SS_TRY(check_value(&KEYS[k], value, __func__));
+    snprintf(c->text[k], sizeof c->text[k], "%s", value);
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
+                                          const char *key, char *buf,
+                                          size_t cap)
+{
+    SS_CHECK_NOT_NULL(c);
+    SS_CHECK_NOT_NULL(key);
+    SS_CHECK_NOT_NULL(buf);
+    int k = find_key(key);
+    if (k < 0)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "unknown key \"%s\"", key);
+    size_t n = strlen(c->text[k]);
+    if (n + 1 > cap)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "%s needs %zu bytes, cap = %zu", key, n + 1, cap);
+    memcpy(buf, c->text[k], n + 1);
+    return SELFSUP_OK;
+}
+
+int selfsup_learner_config_count(const selfsup_learner_config *c)
+{
+    return c ? SELFSUP__KEY_COUNT : 0;
+}
+
+const char *selfsup_learner_config_key(const selfsup_learner_config *c,
+                                       int index)
+{
+    if (!c || index < 0 || index >= SELFSUP__KEY_COUNT)
+        return NULL;
+    return KEYS[index].name;
+}
+
+const char *selfsup__config_text(const selfsup_learner_config *c,
+                                 selfsup__config_key k)
+{
+    return c->text[k];
+}
+
+double selfsup__config_double(const selfsup_learner_config *c,
+                              selfsup__config_key k)
+{
+    return strtod(c->text[k], NULL);
+}
+
+int64_t selfsup__config_int(const selfsup_learner_config *c,
+                            selfsup__config_key k)
+{
+    return strtoll(c->text[k], NULL, 10);
+}
+
+uint64_t selfsup__config_u64(const selfsup_learner_config *c,
+                             selfsup__config_key k)
+{
+    return strtoull(c->text[k], NULL, 10);
+}
+
+double selfsup__config_peak_lr(const selfsup_learner_config *c)
+{
+    return selfsup__config_double(c, SELFSUP__KEY_LR) *
+           (double)selfsup__config_int(c, SELFSUP__KEY_BATCH_SIZE) /
+           (double)selfsup__config_int(c, SELFSUP__KEY_LR_BATCH);
+}
