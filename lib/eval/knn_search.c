@@ -77,12 +77,11 @@ static selfsup_status search_block(knn_worker *w, const float *db,
 
 selfsup_status selfsup__knn_search(const float *database, int64_t n_database,
                                    const float *queries, int64_t n_queries,
-                                   int64_t dim, int k,
+                                   int64_t dim, int k, int n_workers,
                                    selfsup__knn_consumer consume, void *ctx,
                                    const char *where)
 {
     selfsup__threads_apply();
-    const int n_workers = selfsup__num_threads();
     int64_t block = QUERY_BLOCK;
     if (block * k > SELECTION_ENTRIES_MAX)
         block = SELECTION_ENTRIES_MAX / k > 0 ? SELECTION_ENTRIES_MAX / k : 1;
