@@ -41,7 +41,7 @@ selfsup_status selfsup__knn_search(const float *database, int64_t n_database,
                                    const char *where);
 
 /* out[i, :] = x[i, :] / max(|x[i, :]|, 1e-12) for the n rows of x (n, dim),
- * the norm in double. */
+ * the norm in double; serial. */
 void selfsup__l2_normalize_rows(float *out, const float *x, int64_t n,
                                 int64_t dim);
 
