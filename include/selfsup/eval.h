@@ -56,12 +56,15 @@ SELFSUP_API selfsup_status selfsup_knn_neighbors(const selfsup_tensor *database,
                                                  float *similarities);
 
 /* The linear probe: multinomial logistic regression on frozen features,
- * each dimension standardised with the train set's mean and std, trained to
- * convergence with full-batch L-BFGS; reports the top-1 accuracy on the
+ * each dimension standardised with the train set's mean and std, with an
+ * L2 penalty weight_decay / 2 |W|^2, trained to convergence (max |gradient|
+ * <= tolerance) with full-batch L-BFGS; reports the top-1 accuracy on the
  * train and test sets and the L-BFGS iterations used (each output may be
- * NULL). options is NULL for the defaults or a spec
+ * NULL; iterations == max_iter means it did not converge). options is NULL
+ * for the defaults or a spec
  *     "probe:weight_decay=1e-4,max_iter=1000,tolerance=1e-6,history=10"
- * (any subset of keys; the values shown are the defaults). */
+ * (any subset of keys; the values shown are the defaults). A test feature
+ * whose standardised value overflows gives SELFSUP_ERR_NUMERIC. */
 SELFSUP_API selfsup_status selfsup_linear_probe(
     const selfsup_tensor *train_features, const int32_t *train_labels,
     const selfsup_tensor *test_features, const int32_t *test_labels,

@@ -102,15 +102,16 @@ static selfsup_status knn_vote_all(vote_context *v, const selfsup_tensor *train,
                                    const selfsup_tensor *test, int k,
                                    const char *where)
 {
-    v->class_scores = selfsup__malloc((size_t)selfsup__num_threads() *
-                                      (size_t)v->n_classes * sizeof(double));
+    const int n_workers = selfsup__num_threads();
+    v->class_scores = selfsup__malloc((size_t)n_workers * (size_t)v->n_classes *
+                                      sizeof(double));
     if (!v->class_scores)
         return selfsup__fail(SELFSUP_ERR_OUT_OF_MEMORY, where,
                              "cannot allocate class scores for %d classes",
                              v->n_classes);
     selfsup_status s = selfsup__knn_search(
         train->data, train->dims[0], test->data, test->dims[0], train->dims[1],
-        k, vote_block, v, where);
+        k, n_workers, vote_block, v, where);
     selfsup__free(v->class_scores);
     v->class_scores = NULL;
     return s;
@@ -234,7 +235,8 @@ selfsup_status selfsup_knn_neighbors(const selfsup_tensor *database,
     if (s == SELFSUP_OK)
         s = selfsup__knn_search(database->data, database->dims[0],
                                 queries->data, queries->dims[0],
-                                database->dims[1], k, copy_block, &n, __func__);
+                                database->dims[1], k, selfsup__num_threads(),
+                                copy_block, &n, __func__);
     if (s == SELFSUP_OK) {
         memcpy(indices, n.indices, count * sizeof *indices);
         if (similarities)

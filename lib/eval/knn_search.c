@@ -26,7 +26,6 @@
 void selfsup__l2_normalize_rows(float *out, const float *x, int64_t n,
                                 int64_t dim)
 {
-#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         const float *row = x + i * dim;
         double sum_sq = 0.0;
@@ -77,12 +76,11 @@ static selfsup_status search_block(knn_worker *w, const float *db,
 
 selfsup_status selfsup__knn_search(const float *database, int64_t n_database,
                                    const float *queries, int64_t n_queries,
-                                   int64_t dim, int k,
+                                   int64_t dim, int k, int n_workers,
                                    selfsup__knn_consumer consume, void *ctx,
                                    const char *where)
 {
     selfsup__threads_apply();
-    const int n_workers = selfsup__num_threads();
     int64_t block = QUERY_BLOCK;
     if (block * k > SELECTION_ENTRIES_MAX)
         block = SELECTION_ENTRIES_MAX / k > 0 ? SELECTION_ENTRIES_MAX / k : 1;
@@ -115,7 +113,9 @@ selfsup_status selfsup__knn_search(const float *database, int64_t n_database,
                                (long long)block, k, n_workers);
         goto done;
     }
-    selfsup__l2_normalize_rows(db, database, n_database, dim);
+#pragma omp parallel for num_threads(n_workers) schedule(static)
+    for (int64_t i = 0; i < n_database; i++)
+        selfsup__l2_normalize_rows(db + i * dim, database + i * dim, 1, dim);
 
     /* Blocks go to whichever worker is free (a dynamic schedule: on a busy
      * machine a static split waits for the slowest thread); each block's

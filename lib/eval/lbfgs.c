@@ -105,10 +105,11 @@ typedef struct line_point {
 } line_point;
 
 /* Searches t > 0 along d from (x, f0, g0) with slope0 = g0 . d < 0, first
- * trying t; on success *out holds the accepted point. Returns 1 on
- * success, 0 when no acceptable t was found. phi'(t) = g(x + t d) . d is
- * increasing for a convex f, so [lo, hi] brackets the target once hi is
- * known, and the next trial is the secant root of phi' in it. */
+ * trying t. *found is 1 when a step was accepted (then *out holds that
+ * point), 0 when none was; a failing objective is passed on. phi'(t) =
+ * g(x + t d) . d is increasing for a convex f, so [lo, hi] brackets the
+ * target once hi is known, and the next trial is the secant root of phi'
+ * in it. */
 static selfsup_status line_search(selfsup__lbfgs_objective objective, void *ctx,
                                   int64_t n, const double *x, double f0,
                                   double slope0, const double *d, double t,

@@ -259,6 +259,36 @@ START_TEST(probe_public_api_matches_reference)
 }
 END_TEST
 
+/* Same thread count, same bits: the workers' sums are added in a fixed
+ * order (the library's reproducibility promise). */
+START_TEST(probe_is_reproducible)
+{
+    enum { P = REF_CLASSES * (REF_DIM + 1) };
+    eval_fixture *f = eval_fixture_load();
+    double mean[REF_DIM], inv_std[REF_DIM];
+    static float xs[REF_TRAIN * REF_DIM];
+    selfsup__standardizer_fit(mean, inv_std, selfsup_tensor_data(f->x_train),
+                              REF_TRAIN, REF_DIM);
+    selfsup__standardize_rows(xs, selfsup_tensor_data(f->x_train), REF_TRAIN,
+                              REF_DIM, mean, inv_std);
+    selfsup__probe_options opt;
+    ss_assert_ok(selfsup__probe_parse_options(&opt, NULL, "test"));
+    for (int threads = 1; threads <= 2; threads++) {
+        ss_assert_ok(selfsup_set_num_threads(threads));
+        double a[P], b[P];
+        selfsup__lbfgs_report ra, rb;
+        ss_assert_ok(selfsup__probe_fit(a, xs, f->y_train, REF_TRAIN, REF_DIM,
+                                        REF_CLASSES, &opt, &ra, "test"));
+        ss_assert_ok(selfsup__probe_fit(b, xs, f->y_train, REF_TRAIN, REF_DIM,
+                                        REF_CLASSES, &opt, &rb, "test"));
+        ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+        ck_assert(ra.f == rb.f && ra.iterations == rb.iterations);
+    }
+    ss_assert_ok(selfsup_set_num_threads(0));
+    eval_fixture_free(f);
+}
+END_TEST
+
 /* Well-separated clusters: the probe separates the train set fully. */
 START_TEST(probe_separates_separable_data)
 {
@@ -416,6 +446,7 @@ TCase *probe_tcase(void)
     tcase_add_test(tc, probe_standardizer_statistics);
     tcase_add_test(tc, probe_matches_reference_optimum);
     tcase_add_test(tc, probe_public_api_matches_reference);
+    tcase_add_test(tc, probe_is_reproducible);
     tcase_add_test(tc, probe_separates_separable_data);
     tcase_add_test(tc, probe_constant_features_give_the_majority_class);
     tcase_add_test(tc, probe_overflowing_test_features_are_numeric_errors);
