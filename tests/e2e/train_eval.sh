@@ -1,0 +1,39 @@
+#!/bin/sh
+# Short self-supervised run on a subset, then kNN against the random-init
+# encoder of the same architecture on the full 10000-image test split.
+set -eu
+selfsup=$1
+data=/usr/share/datasets/fashion-mnist
+[ -f "$data/train-images-idx3-ubyte.gz" ] || {
+    echo "skipped: $data is missing (apt-get install dataset-fashion-mnist)"
+    exit 77
+}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+method=${SELFSUP_E2E_METHOD:-vicreg}
+limit=${SELFSUP_E2E_LIMIT:-8192}
+epochs=${SELFSUP_E2E_EPOCHS:-3}
+margin=${SELFSUP_E2E_MARGIN:-0.02}
+
+"$selfsup" train --method "$method" --limit "$limit" --epochs "$epochs" \
+    --batch 256 --eval-every 0 --seed 1 --threads 2 --out "$out/run" \
+    > "$out/train.log"
+tail -n 3 "$out/train.log"
+"$selfsup" eval --checkpoint "$out/run/encoder.ckpt" --limit "$limit" \
+    --no-probe --json --threads 2 > "$out/eval.json"
+cat "$out/eval.json"
+
+# The JSON holds knn_top1 and random_knn_top1; awk does the comparison.
+awk -v margin="$margin" '
+    {
+        for (i = 1; i <= NF; i++) {
+            if ($i == "\"knn_top1\":") trained = $(i + 1) + 0
+            if ($i == "\"random_knn_top1\":") random = $(i + 1) + 0
+        }
+    }
+    END {
+        printf "trained kNN %.4f, random init %.4f, margin %.4f (need %.4f)\n",
+               trained, random, trained - random, margin
+        exit !(trained - random >= margin)
+    }' "$out/eval.json"
