@@ -81,8 +81,7 @@ int main(int argc, char **argv)
     printf("libselfsup %s batch %d %dx%d threads %d: median %.1f ms/step, "
            "%.1f img/s (min %.1f ms, max %.1f ms); median CPU %.1f ms/step\n",
            selfsup_encoder_spec(e), batch, h, h, threads, 1e3 * med,
-           batch / med, 1e3 * t[0], 1e3 * t[steps - 1],
-           1e3 * cpu[steps / 2]);
+           batch / med, 1e3 * t[0], 1e3 * t[steps - 1], 1e3 * cpu[steps / 2]);
     free(t);
     free(cpu);
     selfsup_tensor_destroy(x);
