@@ -53,8 +53,9 @@ static selfsup_status forward_op(selfsup__plan *p, const selfsup__graph *g,
     const selfsup__op *op = &g->ops[i];
     selfsup__op_plan *o = &p->ops[i];
     args x = {0};
-    arg(&x, DNNL_ARG_SRC, v->act[op->src[0]]);
-    arg(&x, DNNL_ARG_DST, v->act[op->dst]);
+    int image = o->as_image;
+    arg(&x, DNNL_ARG_SRC, image ? v->image[2 * i] : v->act[op->src[0]]);
+    arg(&x, DNNL_ARG_DST, image ? v->image[2 * i + 1] : v->act[op->dst]);
     switch (op->kind) {
     case SS_OP_CONV:
     case SS_OP_LINEAR:
@@ -169,7 +170,12 @@ static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
         arg(&x, DNNL_ARG_DIFF_SRC, ds);
         return run(&o->bwd, s, &x);
     case SS_OP_BN:
-        arg(&x, DNNL_ARG_SRC, v->act[op->src[0]]);
+        if (o->as_image) {
+            dd = st->image_dd;
+            ds = st->image_ds;
+        }
+        arg(&x, DNNL_ARG_SRC,
+            o->as_image ? v->image[2 * i] : v->act[op->src[0]]);
         arg(&x, DNNL_ARG_MEAN, v->mean[i]);
         arg(&x, DNNL_ARG_VARIANCE, v->var[i]);
         arg(&x, DNNL_ARG_SCALE, o->scale);

@@ -114,8 +114,20 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                                const selfsup__op *op, selfsup__op_plan *o)
 {
     int s = op->src[0], d = op->dst;
-    dnnl_memory_desc_t src;
+    dnnl_memory_desc_t src, plain;
     SS_TRY(src_md(p, ctx, s, 0, &src));
+    if (rank_of(ctx, s) == 2) {
+        SS_TRY(selfsup__md_plain(&plain, 2, p->dims[s], p->dt));
+        /* nChw16c of (N, C, 1, 1) is (N, C) row-major when 16 | C */
+        if (dnnl_memory_desc_equal(&src, &plain) && p->dims[s][1] % 16 == 0) {
+            dnnl_dims_t d4 = {p->dims[s][0], p->dims[s][1], 1, 1};
+            SS_DNNL(dnnl_memory_desc_init_by_tag(&o->image_md, 4, d4, p->dt,
+                                                 dnnl_aBcd16b),
+                    "batch-norm image descriptor");
+            o->as_image = 1;
+        }
+    }
+    const dnnl_memory_desc_t *data = o->as_image ? &o->image_md : &src;
     unsigned flags = (op->affine ? dnnl_use_scale | dnnl_use_shift : 0u) |
                      (op->relu ? dnnl_fuse_norm_relu : 0u);
     unsigned fwd_flags = flags | (p->training ? 0u : dnnl_use_global_stats);
@@ -123,7 +135,7 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     SS_DNNL(dnnl_batch_normalization_forward_desc_init(
                 &fd,
                 p->training ? dnnl_forward_training : dnnl_forward_inference,
-                &src, BN_EPS, fwd_flags),
+                data, BN_EPS, fwd_flags),
             "batch-norm forward descriptor");
     SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
     p->md[d] = p->md[s];
@@ -137,8 +149,8 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         selfsup__pd_md(&o->fwd, dnnl_query_workspace_md);
     o->ws_bytes = ws ? dnnl_memory_desc_get_size(ws) : 0;
     SS_DNNL(dnnl_batch_normalization_backward_desc_init(
-                &bd, op->affine ? dnnl_backward : dnnl_backward_data, &p->md[s],
-                &p->md[s], BN_EPS, flags),
+                &bd, op->affine ? dnnl_backward : dnnl_backward_data, data,
+                data, BN_EPS, flags),
             "batch-norm backward descriptor");
     return selfsup__prim_create(&o->bwd, &bd, NULL, o->fwd.pd);
 }

@@ -362,6 +362,18 @@ static selfsup_status plan_backward(selfsup__plan *p, const selfsup__graph *g)
     }
     for (int k = 0; k < p->n_steps; k++) {
         selfsup__bwd_step *stp = &p->steps[k];
+        if (stp->kind == SS_STEP_OP && p->ops[stp->op].as_image) {
+            const dnnl_memory_desc_t *md = &p->ops[stp->op].image_md;
+            st = selfsup__mem_create(&stp->image_dd, md,
+                                     p->diff_bufs[s.slot_buf[stp->diff_dst]]);
+            if (st == SELFSUP_OK)
+                st = selfsup__mem_create(
+                    &stp->image_ds, md,
+                    p->diff_bufs[s.slot_buf[stp->diff_src]]);
+            if (st != SELFSUP_OK)
+                goto done;
+            continue;
+        }
         if (stp->kind == SS_STEP_REORDER) {
             st = selfsup__prim_reorder(&stp->accum,
                                        &p->md[s.slot_tensor[stp->a]],
@@ -544,6 +556,9 @@ static void view_store_free(selfsup__view_store *v, int n_tensors, int n_ops)
             dnnl_memory_destroy(v->mean[i]);
         if (v->var && v->var[i])
             dnnl_memory_destroy(v->var[i]);
+        for (int k = 0; v->image && k < 2; k++)
+            if (v->image[2 * i + k])
+                dnnl_memory_destroy(v->image[2 * i + k]);
     }
     for (int b = 0; v->bufs && b < v->n_bufs; b++)
         selfsup__free(v->bufs[b]);
@@ -552,6 +567,7 @@ static void view_store_free(selfsup__view_store *v, int n_tensors, int n_ops)
     selfsup__free(v->ws);
     selfsup__free(v->mean);
     selfsup__free(v->var);
+    selfsup__free(v->image);
     selfsup__free(v->stats);
     selfsup__free(v->ws_buf);
     selfsup__free(v);
@@ -565,8 +581,13 @@ void selfsup__plan_destroy(selfsup__plan *p)
         view_store_free(p->views[v], p->n_tensors, p->n_ops);
     for (int i = 0; p->ops && i < p->n_ops; i++)
         selfsup__op_plan_free(&p->ops[i]);
-    for (int k = 0; p->steps && k < p->n_steps; k++)
+    for (int k = 0; p->steps && k < p->n_steps; k++) {
         selfsup__prim_destroy(&p->steps[k].accum);
+        if (p->steps[k].image_dd)
+            dnnl_memory_destroy(p->steps[k].image_dd);
+        if (p->steps[k].image_ds)
+            dnnl_memory_destroy(p->steps[k].image_ds);
+    }
     for (int k = 0; k < p->n_diff_mem; k++)
         dnnl_memory_destroy(p->diff_mem[k]);
     for (int b = 0; p->diff_bufs && b < p->n_diff_bufs; b++)
@@ -605,7 +626,8 @@ static selfsup_status view_store_build(selfsup__plan *p,
     v->ws = selfsup__calloc((size_t)no, sizeof(dnnl_memory_t));
     v->mean = selfsup__calloc((size_t)no, sizeof(dnnl_memory_t));
     v->var = selfsup__calloc((size_t)no, sizeof(dnnl_memory_t));
-    if (!v->bufs || !v->act || !v->ws || !v->mean || !v->var)
+    v->image = selfsup__calloc((size_t)(2 * no), sizeof(dnnl_memory_t));
+    if (!v->bufs || !v->act || !v->ws || !v->mean || !v->var || !v->image)
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                        "cannot allocate a view's activations");
     v->n_bufs = p->n_act_bufs;
@@ -619,6 +641,15 @@ static selfsup_status view_store_build(selfsup__plan *p,
     for (int t = 0; t < nt; t++)
         SS_TRY(
             selfsup__mem_create(&v->act[t], &p->md[t], v->bufs[p->act_buf[t]]));
+    for (int i = 0; i < no; i++) {
+        const selfsup__op_plan *o = &p->ops[i];
+        if (!o->as_image)
+            continue;
+        int ts[2] = {g->ops[i].src[0], g->ops[i].dst};
+        for (int k = 0; k < 2; k++)
+            SS_TRY(selfsup__mem_create(&v->image[2 * i + k], &o->image_md,
+                                       v->bufs[p->act_buf[ts[k]]]));
+    }
     if (!p->training)
         return SELFSUP_OK;
     size_t ws_total = 0, stat_total = 0;

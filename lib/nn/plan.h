@@ -46,6 +46,11 @@ typedef struct selfsup__op_plan {
     dnnl_memory_desc_t stat_md;           /* bn: (C) f32 */
     size_t ws_bytes;                      /* workspace per view (0: none) */
     int64_t stat_count;                   /* bn: values per channel (N H W) */
+    /* bn on (N, C): oneDNN's fast kernels take (N, C, 1, 1) in nChw16c,
+     * the same bytes when 16 divides C, so the primitive sees that view of
+     * the tensors (its plain 2-D kernel is a slow reference one) */
+    int as_image;
+    dnnl_memory_desc_t image_md;
 } selfsup__op_plan;
 
 /* What one view's forward keeps for its backward. */
@@ -55,6 +60,7 @@ typedef struct selfsup__view_store {
     dnnl_memory_t *act;        /* per tensor */
     dnnl_memory_t *ws;         /* per op, NULL if none */
     dnnl_memory_t *mean, *var; /* per op (bn, training) */
+    dnnl_memory_t *image;      /* per op, src and dst as image_md (bn) */
     float *stats;              /* batch means and variances */
     void *ws_buf;
 } selfsup__view_store;
@@ -72,7 +78,8 @@ typedef struct selfsup__bwd_step {
     int to_input; /* only serves the input gradient: skipped without one */
     int diff_dst, diff_src; /* slots (indices into diff_mem); -1 none */
     int a, b, out;          /* ACCUM / REORDER slots */
-    selfsup__prim accum;    /* the sum or the reorder */
+    dnnl_memory_t image_dd, image_ds; /* OP on an as_image bn */
+    selfsup__prim accum;              /* the sum or the reorder */
 } selfsup__bwd_step;
 
 typedef struct selfsup__plan {

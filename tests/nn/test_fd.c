@@ -370,6 +370,11 @@ START_TEST(fd_batchnorm)
     const int64_t v[2] = {6, 10};
     check_graph(2, 10, v, bn_relu, 60);
     check_graph(2, 10, v, bn_plain, 60);
+    /* 16 | C: the (N, C, 1, 1) nChw16c view of oneDNN's fast kernels */
+    const int64_t v16[2] = {5, 32};
+    check_graph(2, 32, v16, bn_relu, 60);
+    check_graph(2, 32, v16, bn_plain, 60);
+    check_graph(2, 32, v16, linear_bn_linear, 60);
 }
 END_TEST
 
