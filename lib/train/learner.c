@@ -210,19 +210,32 @@ static int all_networks(const selfsup_learner *l, selfsup_encoder **nets)
     return n;
 }
 
-selfsup_status selfsup__learner_snapshot_buffers(selfsup_learner *l)
+/* Copies every network's BN running statistics into the snapshot
+ * (to_snapshot) or back from it; returns how many floats that is. */
+static int64_t copy_buffers(const selfsup_learner *l, int to_snapshot)
 {
     selfsup_encoder *nets[NET_COUNT + 2];
     int n = all_networks(l, nets);
-    int64_t total = 0;
+    int64_t at = 0;
     for (int k = 0; k < n; k++) {
         float *values;
         int64_t count;
         const selfsup__param_info *table;
         int entries;
         selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
-        total += count;
+        if (to_snapshot >= 0) {
+            float *saved = l->buffer_snapshot + at;
+            memcpy(to_snapshot ? saved : values, to_snapshot ? values : saved,
+                   (size_t)count * sizeof(float));
+        }
+        at += count;
     }
+    return at;
+}
+
+selfsup_status selfsup__learner_snapshot_buffers(selfsup_learner *l)
+{
+    int64_t total = copy_buffers(l, -1); /* -1: only count */
     if (total > l->buffer_snapshot_count) {
         float *grown = selfsup__malloc((size_t)total * sizeof(float));
         if (!grown)
@@ -233,33 +246,13 @@ selfsup_status selfsup__learner_snapshot_buffers(selfsup_learner *l)
         l->buffer_snapshot = grown;
         l->buffer_snapshot_count = total;
     }
-    int64_t at = 0;
-    for (int k = 0; k < n; k++) {
-        float *values;
-        int64_t count;
-        const selfsup__param_info *table;
-        int entries;
-        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
-        memcpy(l->buffer_snapshot + at, values, (size_t)count * sizeof(float));
-        at += count;
-    }
+    copy_buffers(l, 1);
     return SELFSUP_OK;
 }
 
 void selfsup__learner_restore_buffers(const selfsup_learner *l)
 {
-    selfsup_encoder *nets[NET_COUNT + 2];
-    int n = all_networks(l, nets);
-    int64_t at = 0;
-    for (int k = 0; k < n; k++) {
-        float *values;
-        int64_t count;
-        const selfsup__param_info *table;
-        int entries;
-        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
-        memcpy(values, l->buffer_snapshot + at, (size_t)count * sizeof(float));
-        at += count;
-    }
+    copy_buffers(l, 0);
 }
 
 selfsup_status selfsup_learner_embed(selfsup_learner *l,
