@@ -30,22 +30,8 @@ static selfsup_status standardise(float *z, double *inv_std, double *mean,
                                   const float *x, int64_t n, int64_t d,
                                   double eps, int view)
 {
-    for (int64_t j = 0; j < d; j++)
-        mean[j] = inv_std[j] = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-#pragma omp simd
-        for (int64_t j = 0; j < d; j++)
-            mean[j] += x[i * d + j];
-    }
-    for (int64_t j = 0; j < d; j++)
-        mean[j] /= (double)n;
-    for (int64_t i = 0; i < n; i++) {
-#pragma omp simd
-        for (int64_t j = 0; j < d; j++) {
-            double dev = x[i * d + j] - mean[j];
-            inv_std[j] += dev * dev;
-        }
-    }
+    /* inv_std first holds the sums of squared deviations */
+    selfsup__column_moments(mean, inv_std, NULL, x, n, d);
     for (int64_t j = 0; j < d; j++) {
         double scale = sqrt(inv_std[j] / (double)n + eps);
         if (!(scale > 0.0))

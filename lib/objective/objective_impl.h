@@ -102,6 +102,12 @@ static inline size_t selfsup__carve(size_t *total, size_t bytes)
 /* cos(a, b) = a.b / (max(|a|, eps) max(|b|, eps)), the contract's. */
 #define SELFSUP__COS_EPS 1e-12
 
+/* Column statistics of x (n, d) in double: mean[j], and sumsq[j] the sum
+ * over rows of (x[i][j] - mean[j])^2 (divide by n or n - 1 for the biased
+ * or unbiased variance). When centred is not NULL it receives x - mean. */
+void selfsup__column_moments(double *mean, double *sumsq, float *centred,
+                             const float *x, int64_t n, int64_t d);
+
 /* |x| of each of n rows of length d, accumulated in double. */
 void selfsup__row_norms(double *norm, const float *x, int64_t n, int64_t d);
 

@@ -64,3 +64,26 @@ void selfsup__normalize_backward_row(float *dx, const float *x, double norm,
             dx[k] = (float)((gd[k] - proj * x[k]) * inv);
     }
 }
+
+void selfsup__column_moments(double *mean, double *sumsq, float *centred,
+                             const float *x, int64_t n, int64_t d)
+{
+    for (int64_t j = 0; j < d; j++)
+        mean[j] = sumsq[j] = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+#pragma omp simd
+        for (int64_t j = 0; j < d; j++)
+            mean[j] += x[i * d + j];
+    }
+    for (int64_t j = 0; j < d; j++)
+        mean[j] /= (double)n;
+    for (int64_t i = 0; i < n; i++) {
+#pragma omp simd
+        for (int64_t j = 0; j < d; j++) {
+            double dev = x[i * d + j] - mean[j];
+            if (centred)
+                centred[i * d + j] = (float)dev;
+            sumsq[j] += dev * dev;
+        }
+    }
+}

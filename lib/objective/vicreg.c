@@ -38,23 +38,7 @@ static selfsup_status vicreg_configure(selfsup_objective *o, selfsup__spec *s)
 static void centre(float *xc, double *variance, double *mean, const float *x,
                    int64_t n, int64_t d)
 {
-    for (int64_t j = 0; j < d; j++)
-        mean[j] = variance[j] = 0.0;
-    for (int64_t i = 0; i < n; i++) {
-#pragma omp simd
-        for (int64_t j = 0; j < d; j++)
-            mean[j] += x[i * d + j];
-    }
-    for (int64_t j = 0; j < d; j++)
-        mean[j] /= (double)n;
-    for (int64_t i = 0; i < n; i++) {
-#pragma omp simd
-        for (int64_t j = 0; j < d; j++) {
-            double dev = x[i * d + j] - mean[j];
-            xc[i * d + j] = (float)dev;
-            variance[j] += dev * dev;
-        }
-    }
+    selfsup__column_moments(mean, variance, xc, x, n, d);
     for (int64_t j = 0; j < d; j++)
         variance[j] /= (double)(n - 1);
 }
