@@ -10,7 +10,9 @@ function(selfsup_require found what package)
 endfunction()
 
 find_package(dnnl CONFIG QUIET)
-selfsup_require(dnnl_FOUND "oneDNN (CMake package 'dnnl')" libdnnl-dev)
+selfsup_require(dnnl_FOUND
+  "oneDNN (CMake package 'dnnl', which needs OpenCL's development files)"
+  "libdnnl-dev ocl-icd-opencl-dev")
 
 find_package(ZLIB QUIET)
 selfsup_require(ZLIB_FOUND "zlib" zlib1g-dev)

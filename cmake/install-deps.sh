@@ -1,8 +1,10 @@
 #!/bin/sh
 # Installs, as root on Debian 12, the packages libselfsup needs to build,
 # test and run its main job. Asks apt only when something is missing.
+# ocl-icd-opencl-dev is only a Recommends of libdnnl-dev, but Debian's oneDNN
+# is built with the OpenCL GPU runtime and its CMake package requires it.
 set -eu
-packages="cmake make gcc pkg-config libdnnl-dev check zlib1g-dev
+packages="cmake make gcc pkg-config libdnnl-dev ocl-icd-opencl-dev check zlib1g-dev
           abigail-tools binutils clang libclang-rt-14-dev
           dataset-fashion-mnist"
 missing=""

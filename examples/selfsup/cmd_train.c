@@ -212,7 +212,6 @@ int cli_train_run(const cli_train_plan *plan)
 
     cli_progress progress = {0};
     float loss = NAN;
-    bool stopped_early = false;
     while (step < total && rc == CLI_OK) {
         int64_t epoch = step / per_epoch;
         if (step % per_epoch == 0 || !progress.total)
@@ -269,13 +268,11 @@ int cli_train_run(const cli_train_plan *plan)
         if (interrupted) {
             printf("\ninterrupted at step %lld: saving %s/last.ckpt\n",
                    (long long)step, plan->out);
-            stopped_early = true;
             break;
         }
         if (plan->time_budget > 0 && cli_now() - started > plan->time_budget) {
             printf("\ntime budget of %gs reached at step %lld\n",
                    plan->time_budget, (long long)step);
-            stopped_early = true;
             break;
         }
     }
@@ -295,7 +292,6 @@ int cli_train_run(const cli_train_plan *plan)
     }
     if (rc == CLI_OK && interrupted)
         rc = CLI_INTERRUPTED;
-    (void)stopped_early;
 restore_signal:
     sigaction(SIGINT, &old_sa, NULL);
 done:
