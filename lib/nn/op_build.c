@@ -13,6 +13,18 @@ static int rank_of(const selfsup__plan_ctx *ctx, int t)
     return ctx->g->tensors[t].rank;
 }
 
+/* A 4-D activation in the plan's fixed layout; recorded as t's layout. */
+static selfsup_status act_md(selfsup__plan *p, int t, dnnl_memory_desc_t *md)
+{
+    dnnl_dims_t d;
+    for (int k = 0; k < 4; k++)
+        d[k] = p->dims[t][k];
+    SS_DNNL(dnnl_memory_desc_init_by_tag(md, 4, d, p->dt, p->act_tag),
+            "activation descriptor");
+    p->md[t] = *md;
+    return SELFSUP_OK;
+}
+
 /* The layout an op reads its source in: the producer's, or for the
  * network input not yet laid out, the one the primitive picks (any) or
  * plain for layers that take whatever they are given. */
@@ -23,8 +35,10 @@ static selfsup_status src_md(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         *md = p->md[t];
         return SELFSUP_OK;
     }
-    if (pick)
+    if (pick && !(p->act_tag != dnnl_format_tag_any && rank_of(ctx, t) == 4))
         return selfsup__md_any(md, rank_of(ctx, t), p->dims[t], p->dt);
+    if (pick)
+        return act_md(p, t, md);
     SS_TRY(selfsup__md_plain(md, rank_of(ctx, t), p->dims[t], p->dt));
     p->md[t] = *md;
     return SELFSUP_OK;
@@ -47,7 +61,10 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     SS_TRY(selfsup__md_any(&w_any, 4, wdims, p->dt));
     SS_TRY(selfsup__md_any(&w_any_f32, 4, wdims, dnnl_f32));
     SS_TRY(selfsup__md_plain(&bias, 1, &op->out_channels, dnnl_f32));
-    SS_TRY(selfsup__md_any(&dst_any, 4, p->dims[d], p->dt));
+    if (p->act_tag == dnnl_format_tag_any)
+        SS_TRY(selfsup__md_any(&dst_any, 4, p->dims[d], p->dt));
+    else
+        SS_TRY(act_md(p, d, &dst_any));
     const dnnl_memory_desc_t *b = op->param_bias >= 0 ? &bias : NULL;
     dnnl_dims_t strides = {op->stride, op->stride};
     dnnl_dims_t pad = {op->pad, op->pad};

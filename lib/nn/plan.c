@@ -520,9 +520,27 @@ static selfsup_status build(selfsup__plan *p, const selfsup__plan_ctx *ctx)
     return for_each_prim(p, bind_scratch, p->scratch);
 }
 
-selfsup_status selfsup__plan_create(selfsup__plan **out,
-                                    const selfsup__plan_ctx *ctx,
-                                    const int64_t *in_dims, int training)
+/* Primitives of a step that run oneDNN's reference kernels. The backward
+ * data of an op reading the network input is left out: it only serves the
+ * input gradient, which training does not ask for. */
+int selfsup__plan_reference_count(const selfsup__plan *p,
+                                  const selfsup__graph *g)
+{
+    int n = 0;
+    for (int i = 0; i < p->n_ops; i++) {
+        const selfsup__op_plan *o = &p->ops[i];
+        n += selfsup__prim_is_reference(&o->fwd);
+        n += selfsup__prim_is_reference(&o->bwd_weights);
+        if (g->ops[i].src[0] != g->input)
+            n += selfsup__prim_is_reference(&o->bwd);
+    }
+    return n;
+}
+
+selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
+                                           const selfsup__plan_ctx *ctx,
+                                           const int64_t *in_dims, int training,
+                                           dnnl_format_tag_t act_tag)
 {
     selfsup__plan *p = selfsup__calloc(1, sizeof *p);
     if (!p)
@@ -532,6 +550,7 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
     p->training = training;
     p->threads = selfsup__num_threads();
     p->dt = ctx->dt;
+    p->act_tag = act_tag;
     p->w_fwd_version = p->w_bwd_version = UINT64_MAX;
     selfsup_status st = build(p, ctx);
     if (st != SELFSUP_OK) {
@@ -539,6 +558,44 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
         return st;
     }
     *out = p;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup__plan_create(selfsup__plan **out,
+                                    const selfsup__plan_ctx *ctx,
+                                    const int64_t *in_dims, int training)
+{
+    /* The primitives' own choice first: blocked layouts, the fastest
+     * kernels when channel counts are multiples of 16. Otherwise oneDNN
+     * 2.6 picks layouts only its reference convolution accepts (a padded
+     * nChw16c after an 8-channel stem), so nhwc is tried, which its brgconv
+     * and jit avx512 kernels take at any channel count. The plan with the
+     * fewer reference primitives wins. */
+    static const dnnl_format_tag_t tags[] = {dnnl_format_tag_any, dnnl_nhwc};
+    const selfsup__graph *g = ctx->g;
+    selfsup__plan *best = NULL;
+    int best_refs = 0;
+    size_t n_tags = g->tensors[g->input].rank == 4 ? 2 : 1;
+    for (size_t k = 0; k < n_tags; k++) {
+        selfsup__plan *p = NULL;
+        selfsup_status st =
+            selfsup__plan_create_layout(&p, ctx, in_dims, training, tags[k]);
+        if (st != SELFSUP_OK) {
+            selfsup__plan_destroy(best);
+            return st;
+        }
+        int refs = selfsup__plan_reference_count(p, g);
+        if (!best || refs < best_refs) {
+            selfsup__plan_destroy(best);
+            best = p;
+            best_refs = refs;
+        } else {
+            selfsup__plan_destroy(p);
+        }
+        if (best_refs == 0)
+            break;
+    }
+    *out = best;
     return SELFSUP_OK;
 }
 

@@ -89,6 +89,11 @@ typedef struct selfsup__plan {
     int training;
     int threads; /* oneDNN sizes some kernels' scratch by the thread count */
     dnnl_data_type_t dt;
+    /* layout of the convolutions' 4-D activations: any (the primitives
+     * choose, blocked nChw16c and the like) or a fixed tag, tried when the
+     * chosen layouts leave some convolution to oneDNN's reference kernel
+     * (channel counts that are not multiples of 16): nhwc */
+    dnnl_format_tag_t act_tag;
     int n_tensors, n_ops;
     int64_t (*dims)[4];     /* per tensor; rank from the graph */
     dnnl_memory_desc_t *md; /* per tensor: activation and its gradient */
@@ -124,11 +129,26 @@ typedef struct selfsup__plan_ctx {
 } selfsup__plan_ctx;
 
 /* Builds the plan for input dims (rank 4 or 2) in training or inference
- * mode. SELFSUP_ERR_SHAPE if the shape cannot flow through the network. */
+ * mode, in the activation layout that keeps oneDNN's jit kernels (fewest
+ * reference primitives). SELFSUP_ERR_SHAPE if the shape cannot flow
+ * through the network. */
 selfsup_status selfsup__plan_create(selfsup__plan **out,
                                     const selfsup__plan_ctx *ctx,
                                     const int64_t *in_dims, int training);
 void selfsup__plan_destroy(selfsup__plan *p);
+
+/* The same with the convolutions' activations in a fixed layout act_tag
+ * (dnnl_format_tag_any: the primitives choose), whatever kernels that
+ * leaves; for tests. */
+selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
+                                           const selfsup__plan_ctx *ctx,
+                                           const int64_t *in_dims, int training,
+                                           dnnl_format_tag_t act_tag);
+
+/* How many of the primitives a training or inference step runs are
+ * oneDNN's reference kernels (the input gradient's excepted). */
+int selfsup__plan_reference_count(const selfsup__plan *p,
+                                  const selfsup__graph *g);
 
 /* The view's activation store, made on first use. */
 selfsup_status selfsup__plan_view(selfsup__plan *p, const selfsup__graph *g,

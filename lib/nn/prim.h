@@ -57,6 +57,10 @@ selfsup_status selfsup__md_plain(dnnl_memory_desc_t *md, int ndims,
 selfsup_status selfsup__md_any(dnnl_memory_desc_t *md, int ndims,
                                const int64_t *dims, dnnl_data_type_t dt);
 
+/* 1 if p runs oneDNN's reference implementation (plain C loops, often
+ * 10-100x slower than its jit kernels); 0 for an empty p. */
+int selfsup__prim_is_reference(const selfsup__prim *p);
+
 /* The descriptor pd uses for what (dnnl_query_src_md, ...). */
 const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
                                          dnnl_query_t what);

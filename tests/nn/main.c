@@ -24,5 +24,6 @@ int main(void)
     suite_add_tcase(s, api_tcase());
     suite_add_tcase(s, alloc_tcase());
     suite_add_tcase(s, bf16_tcase());
+    suite_add_tcase(s, layout_tcase());
     return ss_run_suite(s);
 }

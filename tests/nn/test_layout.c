@@ -1,0 +1,186 @@
+/* Activation layouts: every width gets oneDNN's jit kernels, and the
+ * primitives' chosen layouts and nhwc compute the same step (at width 8
+ * that compares nhwc's jit kernels with the reference kernels the chosen
+ * layouts get). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/plan.h"
+#include "nn_test.h"
+#include "test_support.h"
+
+static selfsup__plan_ctx ctx_of(selfsup_encoder *e, int bf16)
+{
+    selfsup__plan_ctx c = {0};
+    int64_t count;
+    const selfsup__param_info *table;
+    int n;
+    c.g = selfsup__encoder_graph(e);
+    selfsup__encoder_params(e, &c.params, &c.grads, &count, &table, &n);
+    selfsup__encoder_buffers(e, &c.buffers, &count, &table, &n);
+    c.dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    return c;
+}
+
+static void assert_jit_plans(const char *spec, int channels, int bf16)
+{
+    selfsup_encoder *e;
+    ss_assert_ok(selfsup_encoder_create(&e, spec, 1));
+    selfsup__plan_ctx c = ctx_of(e, bf16);
+    int64_t in[4] = {4, channels, 16, 16};
+    for (int training = 0; training < 2; training++) {
+        selfsup__plan *p;
+        ss_assert_ok(selfsup__plan_create(&p, &c, in, training));
+        ck_assert_msg(selfsup__plan_reference_count(p, c.g) == 0,
+                      "%s (%s): %d reference primitives", spec,
+                      training ? "training" : "inference",
+                      selfsup__plan_reference_count(p, c.g));
+        selfsup__plan_destroy(p);
+    }
+    selfsup_encoder_destroy(e);
+}
+
+START_TEST(every_width_runs_jit_kernels)
+{
+    static const int widths[] = {4, 8, 12, 16, 24, 32};
+    char spec[96];
+    for (size_t k = 0; k < sizeof widths / sizeof *widths; k++)
+        for (int ch = 1; ch <= 3; ch += 2) {
+            snprintf(spec, sizeof spec, "resnet18:width=%d,in_channels=%d",
+                     widths[k], ch);
+            assert_jit_plans(spec, ch, 0);
+        }
+    assert_jit_plans("resnet18:width=8,in_channels=1,precision=bf16", 1, 1);
+    assert_jit_plans("resnet18:width=16,in_channels=1,precision=bf16", 1, 1);
+}
+END_TEST
+
+START_TEST(blocked_layouts_kept_at_multiples_of_16)
+{
+    static const char *specs[] = {"resnet18:width=16,in_channels=1",
+                                  "resnet18:width=32,in_channels=3"};
+    for (size_t k = 0; k < 2; k++) {
+        selfsup_encoder *e;
+        ss_assert_ok(selfsup_encoder_create(&e, specs[k], 1));
+        selfsup__plan_ctx c = ctx_of(e, 0);
+        int64_t in[4] = {4, k == 0 ? 1 : 3, 16, 16};
+        selfsup__plan *p;
+        ss_assert_ok(selfsup__plan_create(&p, &c, in, 1));
+        ck_assert_int_eq(p->act_tag, dnnl_format_tag_any);
+        selfsup__plan_destroy(p);
+        selfsup_encoder_destroy(e);
+    }
+}
+END_TEST
+
+/* One training step of a plan in layout tag from the encoder's state:
+ * output, running statistics after it, weight gradients. */
+typedef struct step_result {
+    float *out, *buffers, *grads;
+} step_result;
+
+static void run_step(selfsup_encoder *e, dnnl_format_tag_t tag, const float *x,
+                     const int64_t *in, const float *gy, int64_t n_out,
+                     step_result *r)
+{
+    selfsup__plan_ctx c = ctx_of(e, 0);
+    int64_t n_params, n_buffers;
+    const selfsup__param_info *table;
+    int n;
+    float *values, *grads, *buffers;
+    selfsup__encoder_params(e, &values, &grads, &n_params, &table, &n);
+    selfsup__encoder_buffers(e, &buffers, &n_buffers, &table, &n);
+    (void)values;
+    float *saved = malloc((size_t)n_buffers * sizeof *saved);
+    ck_assert_ptr_nonnull(saved);
+    memcpy(saved, buffers, (size_t)n_buffers * sizeof *saved);
+    memset(grads, 0, (size_t)n_params * sizeof *grads);
+
+    selfsup__plan *p;
+    ss_assert_ok(selfsup__plan_create_layout(&p, &c, in, 1, tag));
+    r->out = malloc((size_t)n_out * sizeof *r->out);
+    r->buffers = malloc((size_t)n_buffers * sizeof *r->buffers);
+    r->grads = malloc((size_t)n_params * sizeof *r->grads);
+    ck_assert(r->out && r->buffers && r->grads);
+    ss_assert_ok(selfsup__plan_forward(p, &c, 0, 1, x, r->out));
+    ss_assert_ok(selfsup__plan_backward(p, &c, 0, 1, gy, NULL));
+    memcpy(r->buffers, buffers, (size_t)n_buffers * sizeof *saved);
+    memcpy(r->grads, grads, (size_t)n_params * sizeof *grads);
+    selfsup__plan_destroy(p);
+    memcpy(buffers, saved, (size_t)n_buffers * sizeof *saved);
+    free(saved);
+}
+
+static void step_result_free(step_result *r)
+{
+    free(r->out);
+    free(r->buffers);
+    free(r->grads);
+}
+
+/* Float32 sums in another order: agreement to 1e-4 of each array's
+ * largest magnitude (activations and gradients are O(1) here). */
+static void assert_same(const char *spec, const char *what, const float *a,
+                        const float *b, int64_t n)
+{
+    double scale = 0, worst = 0;
+    for (int64_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(a[i]));
+    for (int64_t i = 0; i < n; i++)
+        worst = fmax(worst, fabs((double)a[i] - b[i]));
+    ck_assert_msg(worst <= 1e-4 * scale + 1e-6,
+                  "%s in nhwc: %s differ by up to %g (scale %g)", spec, what,
+                  worst, scale);
+}
+
+static void assert_layouts_agree(const char *spec)
+{
+    selfsup_encoder *e;
+    ss_assert_ok(selfsup_encoder_create(&e, spec, 7));
+    int64_t in[4] = {6, 1, 12, 12}, dim = selfsup_encoder_output_dim(e);
+    int64_t n_out = in[0] * dim;
+    int64_t dims_y[2] = {in[0], dim};
+    selfsup_tensor *x = nn_random_tensor(4, in, 11, -1, 1);
+    selfsup_tensor *gy = nn_random_tensor(2, dims_y, 12, -1, 1);
+    int64_t n_params, n_buffers;
+    const selfsup__param_info *table;
+    int n;
+    float *values, *grads, *buffers;
+    selfsup__encoder_params(e, &values, &grads, &n_params, &table, &n);
+    selfsup__encoder_buffers(e, &buffers, &n_buffers, &table, &n);
+    (void)values;
+
+    step_result base;
+    run_step(e, dnnl_format_tag_any, selfsup_tensor_data(x), in,
+             selfsup_tensor_data(gy), n_out, &base);
+    step_result r;
+    run_step(e, dnnl_nhwc, selfsup_tensor_data(x), in, selfsup_tensor_data(gy),
+             n_out, &r);
+    assert_same(spec, "outputs", base.out, r.out, n_out);
+    assert_same(spec, "running statistics", base.buffers, r.buffers, n_buffers);
+    assert_same(spec, "weight gradients", base.grads, r.grads, n_params);
+    step_result_free(&r);
+    step_result_free(&base);
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(gy);
+    selfsup_encoder_destroy(e);
+}
+
+START_TEST(layouts_compute_the_same_step)
+{
+    assert_layouts_agree("resnet18:width=16,in_channels=1");
+    assert_layouts_agree("resnet18:width=8,in_channels=1");
+}
+END_TEST
+
+TCase *layout_tcase(void)
+{
+    TCase *tc = tcase_create("layouts");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, every_width_runs_jit_kernels);
+    tcase_add_test(tc, blocked_layouts_kept_at_multiples_of_16);
+    tcase_add_test(tc, layouts_compute_the_same_step);
+    return tc;
+}
