@@ -31,8 +31,13 @@ int main(int argc, char **argv)
     CHECK(selfsup_encoder_load(&encoder, argv[1]));
     selfsup_dataset *test;
     CHECK(selfsup_dataset_open_fashion_mnist(&test, NULL, "test"));
+    /* Prepare the image as training did: the export records the
+     * normalisation; exports of programs that did not record it fall back
+     * to the test set's statistics. */
     float mean[4], std[4];
-    CHECK(selfsup_dataset_stats(test, mean, std));
+    if (selfsup_encoder_input_channels(encoder) > 4 ||
+        selfsup_encoder_input_normalization(encoder, mean, std) != SELFSUP_OK)
+        CHECK(selfsup_dataset_stats(test, mean, std));
 
     const int64_t in_dims[4] = {1, selfsup_dataset_channels(test),
                                 selfsup_dataset_height(test),

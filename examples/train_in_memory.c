@@ -60,6 +60,10 @@ int main(int argc, char **argv)
     CHECK(selfsup_views_create(&views, "fmnist", 2, SIDE));
     selfsup_loader *loader;
     CHECK(selfsup_loader_create(&loader, images, views, 128, 42, NULL));
+    /* The export then tells embedding programs how images were prepared. */
+    float mean[1], std[1];
+    CHECK(selfsup_views_normalization(views, images, mean, std));
+    CHECK(selfsup_learner_set_input_normalization(learner, mean, std));
 
     for (int step = 0; step < steps; step++) {
         selfsup_tensor *const *batch;

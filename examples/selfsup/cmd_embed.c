@@ -18,8 +18,9 @@ int cmd_embed(int argc, char **argv)
     int rc = cli_parse(argc, argv, opts, "embed",
                        "Writes the encoder's features of every image of an "
                        "IDX file to a .npy file (numpy.load reads it). "
-                       "Images are standardised with the file's own "
-                       "per-channel mean and std, as training does.");
+                       "Images are standardised as in training: with the "
+                       "per-channel mean and std the export records, or "
+                       "with the file's own when it records none.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
     const char *checkpoint = cli_get(opts, "checkpoint");
@@ -48,9 +49,25 @@ int cmd_embed(int argc, char **argv)
     s = selfsup_encoder_load(&e, checkpoint);
     if (s != SELFSUP_OK)
         return cli_fail("loading the encoder", s);
+    if (selfsup_encoder_input_channels(e) > 4) {
+        fprintf(stderr,
+                "selfsup embed: %s takes %lld channels; images have "
+                "at most 4\n",
+                checkpoint, (long long)selfsup_encoder_input_channels(e));
+        selfsup_encoder_destroy(e);
+        return CLI_USAGE;
+    }
     s = selfsup_dataset_open_idx(&d, input, labels_in);
-    if (s == SELFSUP_OK)
+    /* The training images' normalisation when the export recorded it;
+     * else the input's own statistics (exports of other programs). */
+    if (s == SELFSUP_OK &&
+        selfsup_encoder_input_normalization(e, mean, std) != SELFSUP_OK) {
+        fprintf(stderr,
+                "selfsup embed: %s records no input normalisation; "
+                "standardising with the input's own statistics\n",
+                checkpoint);
         s = selfsup_dataset_stats(d, mean, std);
+    }
     if (s == SELFSUP_OK)
         s = selfsup_embed_dataset(e, d, 0, selfsup_dataset_count(d), mean, std,
                                   &features);

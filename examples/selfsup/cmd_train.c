@@ -154,6 +154,15 @@ int cli_train_run(const cli_train_plan *plan)
         rc = cli_fail("--augment", s);
         goto done;
     }
+    /* Exports then tell `selfsup embed` how the images were prepared. */
+    float mean[4], std[4];
+    s = selfsup_views_normalization(views, train, mean, std);
+    if (s == SELFSUP_OK)
+        s = selfsup_learner_set_input_normalization(learner, mean, std);
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("recording the input normalisation", s);
+        goto done;
+    }
     s = selfsup_loader_create(&loader, train, views, batch, seed,
                               "loader:drop_last=1,prefetch=2,shuffle=1");
     if (s != SELFSUP_OK) {

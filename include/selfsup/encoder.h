@@ -139,6 +139,21 @@ SELFSUP_API selfsup_status selfsup_encoder_grad_read(const selfsup_encoder *e,
                                                      int index, float *dst,
                                                      int64_t count);
 
+/* The per-channel normalisation the encoder's inputs had in training,
+ * (x - mean[c]) / std[c] on pixels scaled to [0, 1], recorded so that a
+ * program embedding new images prepares them the same way: checkpoints and
+ * encoder exports carry it, clones copy it. mean and std hold
+ * selfsup_encoder_input_channels(e) values each, std > 0; NULL, NULL
+ * forgets it. */
+SELFSUP_API selfsup_status selfsup_encoder_set_input_normalization(
+    selfsup_encoder *e, const float *mean, const float *std);
+
+/* Copies the recorded normalisation into mean and std (input_channels
+ * values each); SELFSUP_ERR_STATE if none was recorded (an encoder made
+ * from a spec, or saved by a program that did not record it). */
+SELFSUP_API selfsup_status selfsup_encoder_input_normalization(
+    const selfsup_encoder *e, float *mean, float *std);
+
 /* The canonical spec, every key spelled out ("resnet18:width=16,
  * in_channels=1,precision=f32"), for checkpoints; NULL for NULL. */
 SELFSUP_API const char *selfsup_encoder_spec(const selfsup_encoder *e);

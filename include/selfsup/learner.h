@@ -27,8 +27,7 @@ typedef struct selfsup_learner selfsup_learner;
  * "simclr", "barlow" or "groco". docs/training.md lists every key, its
  * default per method and where the default comes from. */
 SELFSUP_API selfsup_status
-selfsup_learner_config_create(selfsup_learner_config **out,
-                              const char *method);
+selfsup_learner_config_create(selfsup_learner_config **out, const char *method);
 SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
 
 /* Sets one key from its text, checked at once: unknown keys and bad values
@@ -36,15 +35,14 @@ SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
  * predictor, objective, optimizer, lr, lr_scaling (linear|none), batch_size,
  * total_steps, warmup_steps, final_lr_ratio, ema_base, views, seed,
  * predictor_fixed_lr, precision. */
-SELFSUP_API selfsup_status
-selfsup_learner_config_set(selfsup_learner_config *c, const char *key,
-                           const char *value);
+SELFSUP_API selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
+                                                      const char *key,
+                                                      const char *value);
 
 /* Copies the key's current text (NUL-terminated) into buf; fails with
  * SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in cap bytes. */
-SELFSUP_API selfsup_status
-selfsup_learner_config_get(const selfsup_learner_config *c, const char *key,
-                           char *buf, size_t cap);
+SELFSUP_API selfsup_status selfsup_learner_config_get(
+    const selfsup_learner_config *c, const char *key, char *buf, size_t cap);
 
 /* The number of keys, and the name of key i (NULL out of range). */
 SELFSUP_API int selfsup_learner_config_count(const selfsup_learner_config *c);
@@ -54,18 +52,16 @@ selfsup_learner_config_key(const selfsup_learner_config *c, int index);
 /* Builds the networks (initialised from the config's seed), the objective
  * and the optimizer. The config may be destroyed afterwards. */
 SELFSUP_API selfsup_status
-selfsup_learner_create(selfsup_learner **out,
-                       const selfsup_learner_config *c);
+selfsup_learner_create(selfsup_learner **out, const selfsup_learner_config *c);
 SELFSUP_API void selfsup_learner_destroy(selfsup_learner *l);
 
 /* One training step on n_views augmented views of one batch, each
  * (N, C, H, W) with the same shape. Writes the loss. On a non-finite loss
  * or gradient it returns SELFSUP_ERR_NUMERIC naming the step and the
  * tensor, and the learner is exactly as before the call. */
-SELFSUP_API selfsup_status selfsup_learner_step(selfsup_learner *l,
-                                                int n_views,
-                                                const selfsup_tensor *const *views,
-                                                float *loss);
+SELFSUP_API selfsup_status
+selfsup_learner_step(selfsup_learner *l, int n_views,
+                     const selfsup_tensor *const *views, float *loss);
 
 /* Runs the online encoder in inference mode: images (N, C, H, W) ->
  * features (N, D), D = selfsup_learner_feature_dim(l). */
@@ -106,8 +102,16 @@ SELFSUP_API selfsup_status selfsup_learner_save(const selfsup_learner *l,
 SELFSUP_API selfsup_status selfsup_learner_load(selfsup_learner **out,
                                                 const char *path);
 
-/* Writes the online encoder alone (spec, parameters, BN statistics), for
- * inference with selfsup_encoder_load. */
+/* Records the per-channel normalisation the host applies to its views
+ * (selfsup_views_normalization) on the learner's encoders, so that saved
+ * checkpoints and encoder exports tell embedding programs how to prepare
+ * images (selfsup_encoder_input_normalization). Same arguments as
+ * selfsup_encoder_set_input_normalization. */
+SELFSUP_API selfsup_status selfsup_learner_set_input_normalization(
+    selfsup_learner *l, const float *mean, const float *std);
+
+/* Writes the online encoder alone (spec, parameters, BN statistics, the
+ * recorded input normalisation), for inference with selfsup_encoder_load. */
 SELFSUP_API selfsup_status
 selfsup_learner_export_encoder(const selfsup_learner *l, const char *path);
 

@@ -1,5 +1,6 @@
 /* The public encoder: a graph, its flat buffers, and plans per input
  * shape. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@ struct selfsup_encoder {
     int n_plans;
     uint64_t clock;
     selfsup__plan *pending[SELFSUP_ENCODER_MAX_VIEWS];
+    float *input_mean, *input_std; /* NULL: not recorded; C values each */
 };
 
 static selfsup__plan_ctx ctx_of(const selfsup_encoder *e)
@@ -50,6 +52,7 @@ void selfsup_encoder_destroy(selfsup_encoder *e)
     selfsup__free(e->params);
     selfsup__free(e->grads);
     selfsup__free(e->buffers);
+    selfsup__free(e->input_mean);
     selfsup__free(e);
 }
 
@@ -176,6 +179,14 @@ selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
     memcpy(c->params, e->params, (size_t)e->g.param_floats * sizeof(float));
     memcpy(c->buffers, e->buffers, (size_t)e->g.buffer_floats * sizeof(float));
     c->training = e->training;
+    if (e->input_mean) {
+        selfsup_status st = selfsup_encoder_set_input_normalization(
+            c, e->input_mean, e->input_std);
+        if (st != SELFSUP_OK) {
+            selfsup_encoder_destroy(c);
+            return st;
+        }
+    }
     *out = c;
     return SELFSUP_OK;
 }
@@ -200,6 +211,58 @@ selfsup_status selfsup_encoder_set_training(selfsup_encoder *e, int training)
 int selfsup_encoder_is_training(const selfsup_encoder *e)
 {
     return e ? e->training : 0;
+}
+
+selfsup_status selfsup_encoder_set_input_normalization(selfsup_encoder *e,
+                                                       const float *mean,
+                                                       const float *std)
+{
+    SS_CHECK_NOT_NULL(e);
+    if (!mean != !std)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "mean and std are both given or both NULL");
+    int64_t c = selfsup_encoder_input_channels(e);
+    for (int64_t k = 0; mean && k < c; k++)
+        if (!isfinite(mean[k]) || !isfinite(std[k]) || !(std[k] > 0))
+            return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                           "channel %lld: mean %g and std %g must be finite "
+                           "and std > 0",
+                           (long long)k, (double)mean[k], (double)std[k]);
+    float *both = NULL;
+    if (mean) {
+        both = selfsup__malloc((size_t)(2 * c) * sizeof *both);
+        if (!both)
+            return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                           "cannot allocate the input normalisation");
+        memcpy(both, mean, (size_t)c * sizeof *both);
+        memcpy(both + c, std, (size_t)c * sizeof *both);
+    }
+    selfsup__free(e->input_mean);
+    e->input_mean = both;
+    e->input_std = both ? both + c : NULL;
+    return SELFSUP_OK;
+}
+
+void selfsup__encoder_input_norm(const selfsup_encoder *e, const float **mean,
+                                 const float **std)
+{
+    *mean = e->input_mean;
+    *std = e->input_std;
+}
+
+selfsup_status selfsup_encoder_input_normalization(const selfsup_encoder *e,
+                                                   float *mean, float *std)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_CHECK_NOT_NULL(mean);
+    SS_CHECK_NOT_NULL(std);
+    if (!e->input_mean)
+        return SS_FAIL(SELFSUP_ERR_STATE,
+                       "the encoder has no recorded input normalisation");
+    size_t n = (size_t)selfsup_encoder_input_channels(e) * sizeof *mean;
+    memcpy(mean, e->input_mean, n);
+    memcpy(std, e->input_std, n);
+    return SELFSUP_OK;
 }
 
 const char *selfsup_encoder_spec(const selfsup_encoder *e)

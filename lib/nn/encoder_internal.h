@@ -24,6 +24,11 @@ void selfsup__encoder_buffers(selfsup_encoder *e, float **values,
  * next forward. */
 void selfsup__encoder_params_changed(selfsup_encoder *e);
 
+/* The recorded input normalisation (input_channels values each), or NULL,
+ * NULL when none was recorded. */
+void selfsup__encoder_input_norm(const selfsup_encoder *e, const float **mean,
+                                 const float **std);
+
 /* For tests: an encoder over a hand-built graph (taken over, also on
  * failure), initialised from seed; bf16 selects bfloat16 compute. */
 struct selfsup__graph;

@@ -41,7 +41,50 @@ static selfsup_status put_network(selfsup__ckpt_writer *w, const char *role,
     selfsup__encoder_buffers(e, &values, &count, &table, &n);
     snprintf(name, sizeof name, "net/%s/buffers", role);
     SS_TRY(selfsup__ckpt_put_f32(w, name, values, count));
+    const float *mean, *std;
+    selfsup__encoder_input_norm(e, &mean, &std);
+    if (mean) {
+        int64_t c = selfsup_encoder_input_channels(e);
+        snprintf(name, sizeof name, "net/%s/input_mean", role);
+        SS_TRY(selfsup__ckpt_put_f32(w, name, mean, c));
+        snprintf(name, sizeof name, "net/%s/input_std", role);
+        SS_TRY(selfsup__ckpt_put_f32(w, name, std, c));
+    }
     return SELFSUP_OK;
+}
+
+/* The optional input normalisation of a network (files written before it
+ * existed, or by programs that did not record it, have none). */
+static selfsup_status get_input_norm(const selfsup__ckpt_reader *r,
+                                     const char *path, const char *role,
+                                     selfsup_encoder *e)
+{
+    char mean_name[128], std_name[128];
+    snprintf(mean_name, sizeof mean_name, "net/%s/input_mean", role);
+    snprintf(std_name, sizeof std_name, "net/%s/input_std", role);
+    if (selfsup__ckpt_find(r, mean_name) < 0 &&
+        selfsup__ckpt_find(r, std_name) < 0)
+        return SELFSUP_OK;
+    int64_t c = selfsup_encoder_input_channels(e);
+    float *both = selfsup__malloc((size_t)(2 * c) * sizeof *both);
+    if (!both)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate the input normalisation");
+    selfsup_status s = selfsup__ckpt_get_f32(r, mean_name, both, c);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_get_f32(r, std_name, both + c, c);
+    if (s == SELFSUP_OK) {
+        s = selfsup_encoder_set_input_normalization(e, both, both + c);
+        if (s != SELFSUP_OK) {
+            /* the message is rewritten in place: copy it first */
+            char why[256];
+            snprintf(why, sizeof why, "%s", selfsup_last_error());
+            s = SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: %s: %s", path, mean_name,
+                        why);
+        }
+    }
+    selfsup__free(both);
+    return s;
 }
 
 static selfsup_status write_learner(const selfsup_learner *l,
@@ -108,6 +151,7 @@ static selfsup_status get_network(const selfsup__ckpt_reader *r,
     selfsup__encoder_buffers(e, &values, &count, &table, &n);
     snprintf(name, sizeof name, "net/%s/buffers", role);
     SS_TRY(selfsup__ckpt_get_f32(r, name, values, count));
+    SS_TRY(get_input_norm(r, path, role, e));
     selfsup__encoder_params_changed(e);
     return SELFSUP_OK;
 }
@@ -198,6 +242,30 @@ selfsup_status selfsup_learner_load(selfsup_learner **out, const char *path)
     }
     *out = l;
     return SELFSUP_OK;
+}
+
+selfsup_status selfsup_learner_set_input_normalization(selfsup_learner *l,
+                                                       const float *mean,
+                                                       const float *std)
+{
+    SS_CHECK_NOT_NULL(l);
+    selfsup_encoder *online = l->online[NET_ENCODER];
+    selfsup_encoder *target = l->target[NET_ENCODER];
+    /* The online encoder validates; the target, when there is one, can
+     * then only fail to allocate, and the online one gets back the values
+     * both had (the target still holds them). */
+    SS_TRY(selfsup_encoder_set_input_normalization(online, mean, std));
+    if (!target)
+        return SELFSUP_OK;
+    selfsup_status s =
+        selfsup_encoder_set_input_normalization(target, mean, std);
+    if (s != SELFSUP_OK) {
+        const float *old_mean, *old_std;
+        selfsup__encoder_input_norm(target, &old_mean, &old_std);
+        (void)selfsup_encoder_set_input_normalization(online, old_mean,
+                                                      old_std);
+    }
+    return s;
 }
 
 selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,

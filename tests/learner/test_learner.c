@@ -281,6 +281,97 @@ START_TEST(bad_arguments_are_refused)
 }
 END_TEST
 
+static char *temp_path(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/selfsup_export_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    return path;
+}
+
+static void assert_norm(const selfsup_encoder *e, float mean, float std)
+{
+    float m = 0, s = 0;
+    ss_assert_ok(selfsup_encoder_input_normalization(e, &m, &s));
+    ck_assert(m == mean && s == std);
+}
+
+/* The export is the online encoder, bit for bit, with the normalisation
+ * the host recorded; full checkpoints and clones keep it too. */
+START_TEST(export_carries_encoder_and_normalization)
+{
+    selfsup_learner *l = make("byol", 4);
+    selfsup_tensor *views[2];
+    make_views(16, 0, views);
+    step(l, views);
+    const selfsup_encoder *online = selfsup_learner_encoder(l);
+    float m = 0, s = 0;
+    ss_assert_fails(selfsup_encoder_input_normalization(online, &m, &s),
+                    SELFSUP_ERR_STATE, "no recorded input normalisation");
+
+    const float mean = 0.28604f, std = 0.35302f, zero = 0, nan = NAN;
+    ss_assert_fails(selfsup_learner_set_input_normalization(l, &mean, &zero),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "std > 0");
+    ss_assert_fails(selfsup_learner_set_input_normalization(l, &nan, &std),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "channel 0");
+    ss_assert_fails(selfsup_learner_set_input_normalization(l, &mean, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "both");
+    ss_assert_fails(selfsup_encoder_input_normalization(online, &m, &s),
+                    SELFSUP_ERR_STATE, "no recorded");
+    ss_assert_ok(selfsup_learner_set_input_normalization(l, &mean, &std));
+    assert_norm(online, mean, std);
+    assert_norm(l->target[0], mean, std);
+
+    char *path = temp_path();
+    ss_assert_ok(selfsup_learner_export_encoder(l, path));
+    selfsup_encoder *e;
+    ss_assert_ok(selfsup_encoder_load(&e, path));
+    assert_norm(e, mean, std);
+    selfsup_encoder *c;
+    ss_assert_ok(selfsup_encoder_clone(&c, e));
+    assert_norm(c, mean, std);
+    selfsup_encoder_destroy(c);
+
+    /* same features as the learner's encoder, bit for bit */
+    const int64_t fd[2] = {16, selfsup_learner_feature_dim(l)};
+    selfsup_tensor *f1 = NULL, *f2 = NULL;
+    ss_assert_ok(selfsup_tensor_create(&f1, 2, fd));
+    ss_assert_ok(selfsup_tensor_create(&f2, 2, fd));
+    ss_assert_ok(selfsup_learner_embed(l, views[0], f1));
+    ss_assert_ok(selfsup_encoder_forward(e, views[0], f2));
+    ck_assert(memcmp(selfsup_tensor_data(f1), selfsup_tensor_data(f2),
+                     (size_t)(fd[0] * fd[1]) * sizeof(float)) == 0);
+    selfsup_encoder_destroy(e);
+
+    /* a full checkpoint keeps it for both encoders */
+    ss_assert_ok(selfsup_learner_save(l, path));
+    selfsup_learner *back;
+    ss_assert_ok(selfsup_learner_load(&back, path));
+    assert_norm(selfsup_learner_encoder(back), mean, std);
+    assert_norm(back->target[0], mean, std);
+    selfsup_learner_destroy(back);
+    ss_assert_ok(selfsup_encoder_load(&e, path));
+    assert_norm(e, mean, std);
+    selfsup_encoder_destroy(e);
+
+    /* forgotten: files without it load, and say so when asked */
+    ss_assert_ok(selfsup_learner_set_input_normalization(l, NULL, NULL));
+    ss_assert_ok(selfsup_learner_export_encoder(l, path));
+    ss_assert_ok(selfsup_encoder_load(&e, path));
+    ss_assert_fails(selfsup_encoder_input_normalization(e, &m, &s),
+                    SELFSUP_ERR_STATE, "no recorded");
+    selfsup_encoder_destroy(e);
+    unlink(path);
+    selfsup_tensor_destroy(f1);
+    selfsup_tensor_destroy(f2);
+    selfsup_tensor_destroy(views[0]);
+    selfsup_tensor_destroy(views[1]);
+    selfsup_learner_destroy(l);
+}
+END_TEST
+
 static selfsup_status create_learner(void *ctx)
 {
     selfsup_learner *l = NULL;
@@ -307,6 +398,7 @@ int main(void)
     tcase_add_loop_test(tc, resume_is_exact, 0, 6);
     tcase_add_test(tc, non_finite_step_changes_nothing);
     tcase_add_test(tc, bad_arguments_are_refused);
+    tcase_add_test(tc, export_carries_encoder_and_normalization);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED
     /* Long runs that exercise no code the tests above do not: left to
