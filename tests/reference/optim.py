@@ -13,13 +13,15 @@ learning rates), the parameters after every step of every configuration, and
 each configuration's final optimizer state, flattened in table order.
 
     /usr/bin/python3 tests/reference/optim.py
+
+Importing the module only defines things (tests/reference/train.py uses its
+LARS); the golden file is written by main().
 """
 import os
 
 import torch
 
 torch.set_num_threads(1)
-torch.manual_seed(1234)
 
 # name, shape, kind (W weight, B bias, N norm) - the table the C test builds.
 TABLE = [
@@ -38,16 +40,21 @@ LR_SGD = [0.1, 0.08, 0.05, 0.12, 0.03]
 LR_LARS = [1.0, 0.8, 1.5, 0.5, 1.2]
 LR_ADAMW = [1e-3, 2e-3, 5e-4, 1e-3, 3e-3]
 
-init = {}
-for name, shape, _ in TABLE:
-    init[name] = (torch.zeros(shape) if name == "zero.weight"
-                  else 0.5 * torch.randn(shape))
-grads = []
-for k in range(STEPS):
-    g = {name: torch.randn(shape) for name, shape, _ in TABLE}
-    if k == 1:
-        g["pred.weight"].zero_()  # LARS: a zero update norm gives trust 1
-    grads.append(g)
+
+def draw_inputs():
+    """The initial parameters and every step's gradients (seeded)."""
+    torch.manual_seed(1234)
+    init = {}
+    for name, shape, _ in TABLE:
+        init[name] = (torch.zeros(shape) if name == "zero.weight"
+                      else 0.5 * torch.randn(shape))
+    grads = []
+    for k in range(STEPS):
+        g = {name: torch.randn(shape) for name, shape, _ in TABLE}
+        if k == 1:
+            g["pred.weight"].zero_()  # LARS: a zero update norm gives trust 1
+        grads.append(g)
+    return init, grads
 
 
 def flat(tensors):
@@ -89,8 +96,10 @@ class LARS(torch.optim.Optimizer):
                 p.add_(mu, alpha=-g["lr"])
 
 
-def run(config, make_optimizer, lrs, group_lr, state_names):
-    """Runs STEPS steps; group_lr(group, lr) gives each group's lr."""
+def run(inputs, config, make_optimizer, lrs, group_lr, state_names):
+    """Runs STEPS steps from inputs = (init, grads); group_lr(group, lr)
+    gives each group's lr."""
+    init, grads = inputs
     params = {name: init[name].clone().requires_grad_(True)
               for name, _, _ in TABLE}
     opt = make_optimizer(params)
@@ -126,46 +135,9 @@ def fixed_or_scheduled(group, lr):
     return group["fixed"] if "fixed" in group else lr
 
 
-results = {}
 MOMENTUM = [("momentum", "momentum_buffer")]
 MU = [("momentum", "mu")]
 ADAM = [("exp_avg", "exp_avg"), ("exp_avg_sq", "exp_avg_sq")]
-
-results.update(run(
-    "sgd", lambda p: torch.optim.SGD(list(p.values()), lr=0, momentum=0.9),
-    LR_SGD, scaled, MOMENTUM))
-results.update(run(
-    "sgd_nesterov_wd", lambda p: torch.optim.SGD(
-        list(p.values()), lr=0, momentum=0.9, nesterov=True,
-        weight_decay=5e-4),
-    LR_SGD, scaled, MOMENTUM))
-results.update(run(
-    "sgd_plain_wd", lambda p: torch.optim.SGD(
-        list(p.values()), lr=0, momentum=0.0, weight_decay=1e-3),
-    LR_SGD, scaled, []))  # momentum 0: PyTorch keeps no buffer
-# SimSiam: the predictor keeps a fixed learning rate (0.05 here).
-results.update(run(
-    "sgd_fixed_pred", lambda p: torch.optim.SGD(
-        [{"params": by_prefix(p, "pred.", inside=False)},
-         {"params": by_prefix(p, "pred."), "fixed": 0.05}],
-        lr=0, momentum=0.9, weight_decay=1e-4),
-    LR_SGD, fixed_or_scheduled, MOMENTUM))
-results.update(run(
-    "adamw", lambda p: torch.optim.AdamW(list(p.values()), lr=0,
-                                         weight_decay=0.05),
-    LR_ADAMW, scaled, ADAM))
-results.update(run(
-    "adamw_betas", lambda p: torch.optim.AdamW(
-        list(p.values()), lr=0, betas=(0.8, 0.99), eps=1e-6,
-        weight_decay=0.0),
-    LR_ADAMW, scaled, ADAM))
-# Biases and norms without weight decay (exclude_bias_and_norm=1).
-results.update(run(
-    "adamw_exclude", lambda p: torch.optim.AdamW(
-        [{"params": kinds(p, "W")},
-         {"params": kinds(p, "BN"), "weight_decay": 0.0}],
-        lr=0, weight_decay=0.05),
-    LR_ADAMW, scaled, ADAM))
 
 
 def lars(p, excluded_kinds, groups=None, **kw):
@@ -174,34 +146,79 @@ def lars(p, excluded_kinds, groups=None, **kw):
                 excluded=excluded, **kw)
 
 
-results.update(run(
-    "lars", lambda p: lars(p, "BN", weight_decay=1e-2, momentum=0.9,
-                           eta=0.02),
-    LR_LARS, scaled, MU))
-# Barlow Twins: weights at 0.2 of the schedule, biases and norms at 0.0048.
-results.update(run(
-    "lars_barlow", lambda p: lars(
-        p, "BN", groups=[{"params": kinds(p, "W"), "scale": 0.2},
-                         {"params": kinds(p, "BN"), "scale": 0.0048}],
-        weight_decay=1e-3, momentum=0.9, eta=0.001),
-    LR_LARS, scaled, MU))
-results.update(run(
-    "lars_all", lambda p: lars(p, "", weight_decay=0.0, momentum=0.8,
-                               eta=0.01),
-    LR_LARS, scaled, MU))
+def main():
+    inputs = draw_inputs()
+    results = {}
+    results.update(run(
+        inputs, "sgd",
+        lambda p: torch.optim.SGD(list(p.values()), lr=0, momentum=0.9),
+        LR_SGD, scaled, MOMENTUM))
+    results.update(run(
+        inputs, "sgd_nesterov_wd", lambda p: torch.optim.SGD(
+            list(p.values()), lr=0, momentum=0.9, nesterov=True,
+            weight_decay=5e-4),
+        LR_SGD, scaled, MOMENTUM))
+    results.update(run(
+        inputs, "sgd_plain_wd", lambda p: torch.optim.SGD(
+            list(p.values()), lr=0, momentum=0.0, weight_decay=1e-3),
+        LR_SGD, scaled, []))  # momentum 0: PyTorch keeps no buffer
+    # SimSiam: the predictor keeps a fixed learning rate (0.05 here).
+    results.update(run(
+        inputs, "sgd_fixed_pred", lambda p: torch.optim.SGD(
+            [{"params": by_prefix(p, "pred.", inside=False)},
+             {"params": by_prefix(p, "pred."), "fixed": 0.05}],
+            lr=0, momentum=0.9, weight_decay=1e-4),
+        LR_SGD, fixed_or_scheduled, MOMENTUM))
+    results.update(run(
+        inputs, "adamw", lambda p: torch.optim.AdamW(
+            list(p.values()), lr=0, weight_decay=0.05),
+        LR_ADAMW, scaled, ADAM))
+    results.update(run(
+        inputs, "adamw_betas", lambda p: torch.optim.AdamW(
+            list(p.values()), lr=0, betas=(0.8, 0.99), eps=1e-6,
+            weight_decay=0.0),
+        LR_ADAMW, scaled, ADAM))
+    # Biases and norms without weight decay (exclude_bias_and_norm=1).
+    results.update(run(
+        inputs, "adamw_exclude", lambda p: torch.optim.AdamW(
+            [{"params": kinds(p, "W")},
+             {"params": kinds(p, "BN"), "weight_decay": 0.0}],
+            lr=0, weight_decay=0.05),
+        LR_ADAMW, scaled, ADAM))
+    results.update(run(
+        inputs, "lars", lambda p: lars(
+            p, "BN", weight_decay=1e-2, momentum=0.9, eta=0.02),
+        LR_LARS, scaled, MU))
+    # Barlow Twins: weights at 0.2 of the schedule, biases and norms at 0.0048.
+    results.update(run(
+        inputs, "lars_barlow", lambda p: lars(
+            p, "BN", groups=[{"params": kinds(p, "W"), "scale": 0.2},
+                             {"params": kinds(p, "BN"), "scale": 0.0048}],
+            weight_decay=1e-3, momentum=0.9, eta=0.001),
+        LR_LARS, scaled, MU))
+    results.update(run(
+        inputs, "lars_all", lambda p: lars(
+            p, "", weight_decay=0.0, momentum=0.8, eta=0.01),
+        LR_LARS, scaled, MU))
 
-out_path = os.path.join(os.path.dirname(__file__), "..", "data", "optim.txt")
-with open(out_path, "w") as f:
-    def write(name, values):
-        values = values.reshape(-1).tolist()
-        f.write(f"{name} {len(values)}\n")
-        f.write(" ".join(f"{v:.9g}" for v in values) + "\n")
-    write("init", flat(init))
-    for k in range(STEPS):
-        write(f"grads.{k + 1}", flat(grads[k]))
-    write("lr_sgd", torch.tensor(LR_SGD, dtype=torch.float64))
-    write("lr_lars", torch.tensor(LR_LARS, dtype=torch.float64))
-    write("lr_adamw", torch.tensor(LR_ADAMW, dtype=torch.float64))
-    for name, values in results.items():
-        write(name, values)
-print(f"wrote {out_path}")
+    init, grads = inputs
+    out_path = os.path.join(os.path.dirname(__file__), "..", "data",
+                            "optim.txt")
+    with open(out_path, "w") as f:
+        def write(name, values):
+            values = values.reshape(-1).tolist()
+            f.write(f"{name} {len(values)}\n")
+            f.write(" ".join(f"{v:.9g}" for v in values) + "\n")
+        write("init", flat(init))
+        for k in range(STEPS):
+            write(f"grads.{k + 1}", flat(grads[k]))
+        write("lr_sgd", torch.tensor(LR_SGD, dtype=torch.float64))
+        write("lr_lars", torch.tensor(LR_LARS, dtype=torch.float64))
+        write("lr_adamw", torch.tensor(LR_ADAMW, dtype=torch.float64))
+        for name, values in results.items():
+            write(name, values)
+    print(f"wrote {out_path}")
+
+
+if __name__ == "__main__":
+    main()
