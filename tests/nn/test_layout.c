@@ -75,6 +75,23 @@ START_TEST(blocked_layouts_kept_at_multiples_of_16)
 }
 END_TEST
 
+/* The encoder's flat gradient and running-statistics buffers. */
+typedef struct flat {
+    float *grads, *buffers;
+    int64_t n_params, n_buffers;
+} flat;
+
+static flat flat_of(selfsup_encoder *e)
+{
+    flat f;
+    float *values;
+    const selfsup__param_info *table;
+    int n;
+    selfsup__encoder_params(e, &values, &f.grads, &f.n_params, &table, &n);
+    selfsup__encoder_buffers(e, &f.buffers, &f.n_buffers, &table, &n);
+    return f;
+}
+
 /* One training step of a plan in layout tag from the encoder's state:
  * output, running statistics after it, weight gradients. */
 typedef struct step_result {
@@ -86,13 +103,9 @@ static void run_step(selfsup_encoder *e, dnnl_format_tag_t tag, const float *x,
                      step_result *r)
 {
     selfsup__plan_ctx c = ctx_of(e, 0);
-    int64_t n_params, n_buffers;
-    const selfsup__param_info *table;
-    int n;
-    float *values, *grads, *buffers;
-    selfsup__encoder_params(e, &values, &grads, &n_params, &table, &n);
-    selfsup__encoder_buffers(e, &buffers, &n_buffers, &table, &n);
-    (void)values;
+    flat f = flat_of(e);
+    int64_t n_params = f.n_params, n_buffers = f.n_buffers;
+    float *grads = f.grads, *buffers = f.buffers;
     float *saved = malloc((size_t)n_buffers * sizeof *saved);
     ck_assert_ptr_nonnull(saved);
     memcpy(saved, buffers, (size_t)n_buffers * sizeof *saved);
@@ -144,13 +157,8 @@ static void assert_layouts_agree(const char *spec)
     int64_t dims_y[2] = {in[0], dim};
     selfsup_tensor *x = nn_random_tensor(4, in, 11, -1, 1);
     selfsup_tensor *gy = nn_random_tensor(2, dims_y, 12, -1, 1);
-    int64_t n_params, n_buffers;
-    const selfsup__param_info *table;
-    int n;
-    float *values, *grads, *buffers;
-    selfsup__encoder_params(e, &values, &grads, &n_params, &table, &n);
-    selfsup__encoder_buffers(e, &buffers, &n_buffers, &table, &n);
-    (void)values;
+    flat f = flat_of(e);
+    int64_t n_params = f.n_params, n_buffers = f.n_buffers;
 
     step_result base;
     run_step(e, dnnl_format_tag_any, selfsup_tensor_data(x), in,
