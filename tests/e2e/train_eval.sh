@@ -37,3 +37,18 @@ awk -v margin="$margin" '
                trained, random, trained - random, margin
         exit !(trained - random >= margin)
     }' "$out/eval.json"
+
+# The export records the training normalisation and `selfsup embed` uses it
+# (it notes on stderr when an export has none): all test images, one row
+# each, in a .npy file.
+"$selfsup" embed --checkpoint "$out/run/encoder.ckpt" \
+    --input "$data/t10k-images-idx3-ubyte.gz" --output "$out/test.npy" \
+    --threads 2 > "$out/embed.log" 2> "$out/embed.err"
+cat "$out/embed.log"
+if [ -s "$out/embed.err" ]; then
+    echo "selfsup embed wrote to stderr:"
+    cat "$out/embed.err"
+    exit 1
+fi
+grep -q "wrote $out/test.npy: 10000 x [0-9]* float32" "$out/embed.log"
+[ "$(head -c 6 "$out/test.npy" | tail -c 5)" = NUMPY ]
