@@ -580,6 +580,11 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
         selfsup__plan *p = NULL;
         selfsup_status st =
             selfsup__plan_create_layout(&p, ctx, in_dims, training, tags[k]);
+        /* oneDNN refusing nhwc is no reason to fail: the first plan runs,
+         * only slower. Running out of memory is. */
+        if (best &&
+            (st == SELFSUP_ERR_UNSUPPORTED || st == SELFSUP_ERR_BACKEND))
+            break;
         if (st != SELFSUP_OK) {
             selfsup__plan_destroy(best);
             return st;
