@@ -25,6 +25,55 @@ static int set_from(selfsup_learner_config *c, const char *key,
     return s == SELFSUP_OK ? CLI_OK : cli_fail(key, s);
 }
 
+/* Keys --set must not take: they have their own options, which the rest of
+ * the run (steps per epoch, the loader, the views) reads. */
+static const char *const OWN_OPTION_KEYS[][2] = {
+    {"encoder", "--encoder"},     {"objective", "--objective"},
+    {"optimizer", "--optimizer"}, {"lr", "--lr"},
+    {"batch_size", "--batch"},    {"views", "--views"},
+    {"seed", "--seed"},           {"total_steps", "--epochs"},
+};
+
+/* Applies --set "KEY=VALUE;KEY=VALUE": ';' separates, since spec values
+ * hold commas and colons. */
+static int set_assignments(selfsup_learner_config *c, const char *text)
+{
+    if (!text)
+        return CLI_OK;
+    char *copy = strdup(text);
+    if (!copy) {
+        fprintf(stderr, "selfsup: --set: out of memory\n");
+        return CLI_FAILED;
+    }
+    int rc = CLI_OK;
+    for (char *item = copy, *next; rc == CLI_OK && item; item = next) {
+        next = strchr(item, ';');
+        if (next)
+            *next++ = '\0';
+        char *eq = strchr(item, '=');
+        if (!eq || eq == item) {
+            fprintf(stderr,
+                    "selfsup: --set: \"%s\" is not KEY=VALUE (assignments "
+                    "are separated by ';')\n",
+                    item);
+            rc = CLI_USAGE;
+            break;
+        }
+        *eq = '\0';
+        for (size_t k = 0; k < sizeof OWN_OPTION_KEYS / sizeof *OWN_OPTION_KEYS;
+             k++)
+            if (strcmp(item, OWN_OPTION_KEYS[k][0]) == 0) {
+                fprintf(stderr, "selfsup: --set: %s has its own option: %s\n",
+                        item, OWN_OPTION_KEYS[k][1]);
+                rc = CLI_USAGE;
+            }
+        if (rc == CLI_OK)
+            rc = set_from(c, item, eq + 1);
+    }
+    free(copy);
+    return rc;
+}
+
 static int64_t config_int(const selfsup_learner *l, const char *key)
 {
     char buf[64];
@@ -112,6 +161,8 @@ int cli_train_run(const cli_train_plan *plan)
             rc = set_from(config, "optimizer", plan->optimizer);
         if (rc == CLI_OK)
             rc = set_from(config, "lr", plan->lr);
+        if (rc == CLI_OK)
+            rc = set_assignments(config, plan->set);
         snprintf(number, sizeof number, "%lld", (long long)plan->batch);
         if (rc == CLI_OK)
             rc = set_from(config, "batch_size", number);
@@ -343,6 +394,11 @@ int cmd_train(int argc, char **argv)
         {"limit", NULL, false, "train on the first N images only", NULL},
         {"knn-k", NULL, false, "neighbours of the kNN monitor", "200"},
         {"knn-t", NULL, false, "temperature of the kNN monitor", "0.1"},
+        {"set", NULL, false,
+         "other learner settings, \"KEY=VALUE;KEY=VALUE\" (keys: "
+         "docs/training.md, e.g. projector, predictor, warmup_fraction, "
+         "ema_base)",
+         NULL},
         {NULL, NULL, false, NULL, NULL}};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "
@@ -361,6 +417,7 @@ int cmd_train(int argc, char **argv)
     plan.optimizer = opts[8].value;
     plan.out = cli_get(opts, "out");
     plan.resume = opts[13].value;
+    plan.set = cli_get(opts, "set");
     int64_t seed = 0, knn_k = 200;
     double knn_t = 0.1, budget = 0;
     plan.epochs = 5, plan.batch = 256, plan.views = 2, plan.eval_every = 1;

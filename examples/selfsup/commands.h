@@ -15,6 +15,7 @@ int cmd_demo(int argc, char **argv);
 typedef struct cli_train_plan {
     const char *method, *data, *encoder, *augment, *objective, *lr, *optimizer,
         *out, *resume;
+    const char *set; /* --set "KEY=VALUE;...", or NULL */
     int64_t epochs, batch, views, threads, eval_every, limit;
     int64_t max_steps; /* > 0: the run's planned steps instead of epochs */
     uint64_t seed;
