@@ -56,7 +56,7 @@ What is reproduced, and from where:
   library), evaluated in float32 (the golden script uses float64); the
   objective's keys (--objective vicreg:sim=25,...) go to it as options.
 - Views: the `fmnist` preset of lib/augment/presets.c, both views
-  RandomResizedCrop(28, scale 0.2-1, ratio 3/4-4/3, bilinear, no
+  RandomResizedCrop(28, scale 0.7-1, ratio 3/4-4/3, bilinear, no
   antialiasing), flip 0.5, ColorJitter(brightness 0.4, contrast 0.4) with p
   0.8, GaussianBlur(kernel 3 = 2 floor(0.05 * 28) + 1, sigma 0.1-1); blur p
   0.5 on view 0, 0.1 on view 1, which also solarizes (threshold 0.5) with
@@ -480,12 +480,16 @@ def pixel_stats(images):
     return float(np.float32(mean)), float(np.float32(std))
 
 
-def fmnist_views(size, mean, std):
-    """The two pipelines of the fmnist preset (lib/augment/presets.c)."""
+FMNIST_CROP_LO = 0.7
+
+
+def fmnist_views(size, mean, std, crop_lo=FMNIST_CROP_LO):
+    """The two pipelines of the fmnist preset (lib/augment/presets.c); a
+    different crop_lo stands for the same recipe with crop:scale=LO-1.0."""
     kernel = 2 * int(0.05 * size) + 1
 
     def pipeline(blur_p, solarize_p):
-        ops = [T.RandomResizedCrop(size, scale=(0.2, 1.0),
+        ops = [T.RandomResizedCrop(size, scale=(crop_lo, 1.0),
                                    ratio=(3.0 / 4.0, 4.0 / 3.0),
                                    interpolation=T.InterpolationMode.BILINEAR,
                                    antialias=False),
@@ -575,6 +579,10 @@ def parse_args():
                    help="epochs to train (0: only the kNN at initialisation)")
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--views", type=int, default=2)
+    p.add_argument("--set", help="other recipe keys, as selfsup train's "
+                   "--set: 'KEY=VALUE;KEY=VALUE'")
+    p.add_argument("--crop-scale", type=float, default=FMNIST_CROP_LO,
+                   help="lower end of the views' crop scale")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
@@ -620,12 +628,21 @@ def main():
                        ("optimizer", args.optimizer), ("lr", args.lr)):
         if value is not None:
             config[key] = value
+    for item in filter(None, (args.set or "").split(";")):
+        key, eq, value = item.partition("=")
+        if not eq or key not in config or key in ("encoder", "objective",
+                                                  "optimizer", "lr", "views"):
+            raise SystemExit(f"--set: cannot set {item!r}")
+        kind = type(config[key])
+        config[key] = (value == "1" if kind is bool
+                       else kind(value) if kind in (int, float) else value)
     config["views"] = args.views
     if args.encoder is None:
         config["encoder"] = ("resnet18:width=16,in_channels=%d"
                              % train_images.shape[1])
     learner = Learner(args.method, config, max(total, 1), args.batch)
-    pipelines = fmnist_views(train_images.shape[-1], mean, std)
+    pipelines = fmnist_views(train_images.shape[-1], mean, std,
+                             args.crop_scale)
     monitor = Monitor(train_images, train_labels, args.data, args.knn_k,
                       args.knn_t, mean, std)
     shuffle = torch.Generator().manual_seed(args.seed)
