@@ -119,7 +119,8 @@ static int embed_both(selfsup_encoder *e, const cli_eval_data *d,
     return CLI_OK;
 }
 
-/* Flattened, standardised pixels as features. */
+/* Flattened pixels as features: standardised with the train split's
+ * statistics when e is given, else in [0, 1]. */
 static int pixel_features(const selfsup_dataset *d, const cli_eval_data *e,
                           selfsup_tensor **out)
 {
@@ -129,7 +130,8 @@ static int pixel_features(const selfsup_dataset *d, const cli_eval_data *e,
     selfsup_tensor *t;
     selfsup_status s = selfsup_tensor_create(&t, 4, dims);
     if (s == SELFSUP_OK)
-        s = selfsup_dataset_read_batch(d, 0, t, e->mean, e->std);
+        s = selfsup_dataset_read_batch(d, 0, t, e ? e->mean : NULL,
+                                       e ? e->std : NULL);
     const int64_t flat[2] = {n, dims[1] * dims[2] * dims[3]};
     if (s == SELFSUP_OK)
         s = selfsup_tensor_reshape(t, 2, flat);
@@ -179,7 +181,7 @@ int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
 }
 
 int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
-                   const cli_eval_options *o, cli_eval_row rows[3], int *n_rows)
+                   const cli_eval_options *o, cli_eval_row rows[4], int *n_rows)
 {
     selfsup_tensor *train = NULL, *test = NULL;
     *n_rows = 0;
@@ -213,16 +215,25 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     if (rc != CLI_OK)
         return rc;
 
-    rc = pixel_features(d->train, d, &train);
-    if (rc == CLI_OK)
-        rc = pixel_features(d->test, d, &test);
-    if (rc == CLI_OK) {
-        rows[2].name = "raw pixels";
-        rc = evaluate_features(train, test, d, o, &rows[2]);
-        *n_rows = 3;
+    /* Standardised, then in [0, 1]: cosine kNN sees the difference (the
+     * mean image dominates unstandardised pixels); the probe standardises
+     * each feature itself, so [0, 1] pixels would repeat its figure. */
+    for (int k = 0; k < 2 && rc == CLI_OK; k++) {
+        const cli_eval_data *stats = k == 0 ? d : NULL;
+        rc = pixel_features(d->train, stats, &train);
+        if (rc == CLI_OK)
+            rc = pixel_features(d->test, stats, &test);
+        if (rc == CLI_OK) {
+            cli_eval_options knn_only = *o;
+            knn_only.probe = k == 0 && o->probe;
+            rows[2 + k].name = k == 0 ? "raw pixels" : "raw pixels [0,1]";
+            rc = evaluate_features(train, test, d, &knn_only, &rows[2 + k]);
+            *n_rows = 3 + k;
+        }
+        selfsup_tensor_destroy(train);
+        selfsup_tensor_destroy(test);
+        train = test = NULL;
     }
-    selfsup_tensor_destroy(train);
-    selfsup_tensor_destroy(test);
     return rc;
 }
 
@@ -266,5 +277,7 @@ void cli_eval_print_json(const cli_eval_row *rows, int n,
         json_number("pixels_knn_top1", rows[2].knn_top1, 0);
         json_number("pixels_linear_top1", rows[2].linear_top1, 0);
     }
+    if (n > 3)
+        json_number("pixels01_knn_top1", rows[3].knn_top1, 0);
     printf("\"probe_iterations\": %d}\n", rows[0].probe_iterations);
 }

@@ -41,10 +41,11 @@ typedef struct cli_eval_row {
 int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
                  const cli_eval_options *o, double *top1);
 
-/* rows[0] the encoder, rows[1] random init, rows[2] raw pixels (the last
- * two only with o->baselines; *n_rows says how many). */
+/* rows[0] the encoder, rows[1] random init, rows[2] standardised raw
+ * pixels, rows[3] raw pixels in [0, 1], kNN only (the last three only with
+ * o->baselines; *n_rows says how many). */
 int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
-                   const cli_eval_options *o, cli_eval_row rows[3],
+                   const cli_eval_options *o, cli_eval_row rows[4],
                    int *n_rows);
 void cli_eval_print_table(const cli_eval_row *rows, int n,
                           const cli_eval_options *o);

@@ -75,7 +75,7 @@ int cmd_demo(int argc, char **argv)
     cli_eval_data data;
     rc = cli_eval_data_open(&data, plan.data, 0);
     cli_eval_options o = {200, 0.1f, true, true};
-    cli_eval_row rows[3];
+    cli_eval_row rows[4];
     int n = 0;
     if (rc == CLI_OK)
         rc = cli_eval_table(e, &data, &o, rows, &n);

@@ -51,7 +51,7 @@ int cmd_eval(int argc, char **argv)
     rc = cli_eval_data_open(&data, opts[1].value, limit);
     cli_eval_options o = {(int)k, (float)t, !cli_get(opts, "no-probe"),
                           !cli_get(opts, "no-baselines")};
-    cli_eval_row rows[3];
+    cli_eval_row rows[4];
     int n = 0;
     if (rc == CLI_OK)
         rc = cli_eval_table(e, &data, &o, rows, &n);
