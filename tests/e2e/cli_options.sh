@@ -26,13 +26,19 @@ usage_error() {
         exit 1
     fi
 }
+usage_error "unknown option" train --no-such-option
+
+# train opens the images before it reads --set.
+[ -f "$data/train-images-idx3-ubyte.gz" ] || {
+    echo "skipped the rest: $data is missing"
+    exit 77
+}
 usage_error "--set: \"ema_base\" is not KEY=VALUE" train --set ema_base \
     --out "$out/x"
 usage_error "--set: lr has its own option: --lr" train --set "lr=0.1" \
     --out "$out/x"
 usage_error "--set: batch_size has its own option: --batch" train \
     --set "warmup_fraction=0.1;batch_size=64" --out "$out/x"
-usage_error "unknown option" train --no-such-option
 
 # A key the library refuses: its own message, exit status 1.
 status=0
@@ -41,10 +47,6 @@ status=0
 [ "$status" -eq 1 ]
 grep -qF -e 'ema_base = "2" is not a number in [0, 1]' "$out/err"
 
-[ -f "$data/train-images-idx3-ubyte.gz" ] || {
-    echo "skipped the training runs: $data is missing"
-    exit 77
-}
 # first_lr DIR: the learning rate of the first step in DIR/metrics.jsonl.
 first_lr() {
     awk '/"type": "step"/ {
