@@ -38,6 +38,18 @@ awk -v margin="$margin" '
         exit !(trained - random >= margin)
     }' "$out/eval.json"
 
+# Raw [0, 1] pixels of the same 8192-image bank: 0.7207 in float64 numpy
+# (tests/reference/pixels_knn.py --limit 8192); float32 may flip a few ties.
+awk '
+    {
+        for (i = 1; i <= NF; i++)
+            if ($i == "\"pixels01_knn_top1\":") pixels = $(i + 1) + 0
+    }
+    END {
+        printf "raw [0,1] pixels kNN %.4f (reference 0.7207)\n", pixels
+        exit !(pixels > 0.7197 && pixels < 0.7217)
+    }' "$out/eval.json"
+
 # The export records the training normalisation and `selfsup embed` uses it
 # (it notes on stderr when an export has none): all test images, one row
 # each, in a .npy file.
