@@ -67,8 +67,11 @@ static int set_assignments(selfsup_learner_config *c, const char *text)
                         item, OWN_OPTION_KEYS[k][1]);
                 rc = CLI_USAGE;
             }
-        if (rc == CLI_OK)
-            rc = set_from(c, item, eq + 1);
+        selfsup_status s = rc == CLI_OK
+                               ? selfsup_learner_config_set(c, item, eq + 1)
+                               : SELFSUP_OK;
+        if (s != SELFSUP_OK)
+            rc = cli_fail("--set", s);
     }
     free(copy);
     return rc;
