@@ -138,7 +138,8 @@ int cli_train_run(const cli_train_plan *plan)
             rc = cli_fail("loading the checkpoint to resume", s);
             goto done;
         }
-        if (strcmp(selfsup_learner_method(learner), plan->method) != 0) {
+        if (plan->method &&
+            strcmp(selfsup_learner_method(learner), plan->method) != 0) {
             fprintf(
                 stderr, "selfsup: %s was trained with --method %s, not %s\n",
                 plan->resume, selfsup_learner_method(learner), plan->method);
@@ -390,7 +391,10 @@ int cmd_train(int argc, char **argv)
         {"threads", NULL, false, "threads (0: all processors)", "0"},
         {"seed", NULL, false, "random seed", "0"},
         {"out", NULL, false, "output directory", "out"},
-        {"resume", NULL, false, "checkpoint to resume from", NULL},
+        {"resume", NULL, false,
+         "checkpoint to resume from (with its recipe, method and planned "
+         "steps)",
+         NULL},
         {"eval-every", NULL, false, "kNN evaluation every N epochs (0: never)",
          "1"},
         {"time-budget", NULL, false, "stop after this many seconds", NULL},
@@ -410,8 +414,28 @@ int cmd_train(int argc, char **argv)
                        "stops.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
+    if (opts[13].value) {
+        /* The checkpoint holds the whole recipe and the planned steps; an
+         * option that would change them is refused rather than ignored. */
+        static const char *const RECIPE_OPTIONS[] = {
+            "encoder",   "objective", "epochs", "batch", "lr",
+            "optimizer", "views",     "seed",   "set"};
+        for (size_t i = 0; i < sizeof RECIPE_OPTIONS / sizeof *RECIPE_OPTIONS;
+             i++)
+            for (const cli_option *o = opts; o->name; o++)
+                if (o->value && strcmp(o->name, RECIPE_OPTIONS[i]) == 0) {
+                    fprintf(stderr,
+                            "selfsup: --%s cannot be used with --resume: "
+                            "the run continues with the checkpoint's "
+                            "recipe\n",
+                            o->name);
+                    return CLI_USAGE;
+                }
+    }
     cli_train_plan plan = {0};
-    plan.method = cli_get(opts, "method");
+    /* With --resume and no --method, the checkpoint's method. */
+    plan.method =
+        opts[13].value && !opts[0].value ? NULL : cli_get(opts, "method");
     plan.data = opts[1].value;
     plan.encoder = opts[2].value;
     plan.augment = cli_get(opts, "augment");
