@@ -58,16 +58,6 @@ double cli_now(void);
 /* Creates dir (and its parents) if missing. */
 bool cli_make_dir(const char *dir);
 
-/* A line of JSON appended to OUT/metrics.jsonl per step or evaluation. */
-typedef struct cli_metrics {
-    FILE *file;
-} cli_metrics;
-bool cli_metrics_open(cli_metrics *m, const char *path, bool append);
-/* fmt is the body of a JSON object without braces. */
-void cli_metrics_write(cli_metrics *m, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-void cli_metrics_close(cli_metrics *m);
-
 /* Series for the curves plot. */
 typedef struct cli_series {
     int64_t count, capacity;
@@ -75,6 +65,22 @@ typedef struct cli_series {
 } cli_series;
 bool cli_series_add(cli_series *s, double x, double y);
 void cli_series_free(cli_series *s);
+
+/* A line of JSON appended to OUT/metrics.jsonl per step or evaluation. */
+typedef struct cli_metrics {
+    FILE *file;
+} cli_metrics;
+bool cli_metrics_open(cli_metrics *m, const char *path, bool append);
+/* Continues path for a run resumed at step: keeps the lines up to that step
+ * (dropping any a stopped run wrote after its last checkpoint) and puts their
+ * losses, kNN figures and step-0 kNN back into loss, knn and random_knn, so
+ * the curves cover the whole run. A missing file starts a new one. */
+bool cli_metrics_resume(cli_metrics *m, const char *path, int64_t step,
+                        cli_series *loss, cli_series *knn, double *random_knn);
+/* fmt is the body of a JSON object without braces. */
+void cli_metrics_write(cli_metrics *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void cli_metrics_close(cli_metrics *m);
 
 /* Writes an SVG with two panels: loss over steps, kNN top-1 over steps
  * (with the raw-pixel and random-init baselines as dashed lines when >= 0).

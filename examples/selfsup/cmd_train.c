@@ -240,7 +240,10 @@ int cli_train_run(const cli_train_plan *plan)
             goto done;
     }
     snprintf(path, sizeof path, "%s/metrics.jsonl", plan->out);
-    if (!cli_metrics_open(&metrics, path, step > 0)) {
+    double random_knn = -1;
+    if (step > 0 ? !cli_metrics_resume(&metrics, path, step, &loss_curve,
+                                       &knn_curve, &random_knn)
+                 : !cli_metrics_open(&metrics, path, false)) {
         rc = CLI_FAILED;
         goto done;
     }
@@ -257,7 +260,6 @@ int cli_train_run(const cli_train_plan *plan)
     sigaction(SIGINT, &sa, &old_sa);
     interrupted = 0;
     double started = cli_now();
-    double random_knn = -1;
     if (plan->eval_every > 0 && step == 0) {
         /* Step 0 is the random-init encoder: its kNN is the baseline. */
         double top1;
