@@ -98,11 +98,14 @@ bool cli_metrics_resume(cli_metrics *m, const char *path, int64_t step,
     bool ok = true;
     while (ok && getline(&line, &capacity, in) > 0) {
         double at, value;
+        bool has_step = json_number(line, "\"step\": ", &at);
         /* Lines past the checkpoint come from a run that stopped without
          * saving them; the resumed run writes those steps again. */
-        if (json_number(line, "\"step\": ", &at) && at > (double)step)
+        if (has_step && at > (double)step)
             continue;
         ok = fputs(line, out) >= 0;
+        if (!has_step)
+            continue;
         if (strstr(line, "\"type\": \"step\"") &&
             json_number(line, "\"loss\": ", &value))
             ok = ok && cli_series_add(loss, at, value);
