@@ -68,9 +68,10 @@ START_TEST(presets_and_recipes)
     ck_assert_str_ne(selfsup_views_spec(v, 0), selfsup_views_spec(v, 1));
     ck_assert_ptr_nonnull(strstr(selfsup_views_spec(v, 4), "crop:size=32"));
     selfsup_views_destroy(v);
-    const char *presets[] = {"simclr", "simsiam", "vicreg", "fmnist"};
-    const int counts[] = {1, 1, 2, 2};
-    for (int i = 0; i < 4; i++) {
+    const char *presets[] = {"simclr", "simsiam", "vicreg", "fmnist",
+                             "fmnist-light"};
+    const int counts[] = {1, 1, 2, 2, 2};
+    for (int i = 0; i < 5; i++) {
         v = views(presets[i], 0, 28);
         ck_assert_int_eq(selfsup_views_count(v), counts[i]);
         selfsup_views_destroy(v);
@@ -78,6 +79,19 @@ START_TEST(presets_and_recipes)
         ck_assert_int_eq(selfsup_views_count(v), 2);
         selfsup_views_destroy(v);
     }
+    /* fmnist-light is fmnist with crops of 90-100% instead of 70-100%. */
+    v = views("fmnist", 2, 28);
+    selfsup_views *light = views("fmnist-light", 2, 28);
+    for (int k = 0; k < 2; k++) {
+        char spec[512];
+        snprintf(spec, sizeof spec, "%s", selfsup_views_spec(light, k));
+        char *at = strstr(spec, "scale=0.9-1.0");
+        ck_assert_ptr_nonnull(at);
+        at[strlen("scale=0.")] = '7';
+        ck_assert_str_eq(spec, selfsup_views_spec(v, k));
+    }
+    selfsup_views_destroy(light);
+    selfsup_views_destroy(v);
     v = views("crop:size=16|flip;crop:size=16,scale=0.5-1.0", 3, 16);
     ck_assert_str_eq(selfsup_views_spec(v, 0), "crop:size=16|flip");
     ck_assert_str_eq(selfsup_views_spec(v, 1), "crop:size=16,scale=0.5-1.0");
