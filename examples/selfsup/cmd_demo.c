@@ -15,6 +15,8 @@
 int cmd_demo(int argc, char **argv)
 {
     cli_option opts[] = {
+        {"method", NULL, false,
+         "byol, simsiam, vicreg, simclr, barlow or groco", DEMO_METHOD},
         {"minutes", NULL, false, "training time", "3"},
         {"threads", NULL, false, "threads (0: all processors)", "0"},
         {"out", NULL, false, "output directory", "out/demo"},
@@ -22,7 +24,7 @@ int cmd_demo(int argc, char **argv)
          "/usr/share/datasets/fashion-mnist"},
         {NULL, NULL, false, NULL, NULL}};
     int rc = cli_parse(argc, argv, opts, "demo",
-                       "Trains " DEMO_METHOD " (resnet18 width 16) on "
+                       "Trains a method (resnet18 width 16) on "
                        "Fashion-MNIST for a few minutes, then evaluates it "
                        "with kNN and a linear probe against the random-init "
                        "encoder and raw pixels.");
@@ -44,12 +46,13 @@ int cmd_demo(int argc, char **argv)
            "threads...\n",
            selfsup_version_string(), selfsup_get_num_threads());
     double step_seconds;
-    rc = cli_measure_step(DEMO_METHOD, NULL, 256, 28, 3, 1, &step_seconds, 0);
+    const char *method = cli_get(opts, "method");
+    rc = cli_measure_step(method, NULL, 256, 28, 3, 1, &step_seconds, 0);
     if (rc != CLI_OK)
         return rc;
     cli_train_plan plan = {0};
-    plan.method = DEMO_METHOD;
-    plan.data = opts[3].value;
+    plan.method = method;
+    plan.data = opts[4].value;
     plan.augment = "fmnist";
     plan.out = cli_get(opts, "out");
     plan.batch = 256;

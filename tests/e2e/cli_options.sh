@@ -28,6 +28,13 @@ usage_error() {
 }
 usage_error "unknown option" train --no-such-option
 
+# The demo's --method reaches the library, which names the bad value.
+status=0
+"$selfsup" demo --method nope --out "$out/demo" > /dev/null 2> "$out/err" ||
+    status=$?
+[ "$status" -eq 1 ]
+grep -qF 'method "nope" is not one of byol, simsiam, vicreg' "$out/err"
+
 # train opens the images before it reads --set.
 [ -f "$data/train-images-idx3-ubyte.gz" ] || {
     echo "skipped the rest: $data is missing"
