@@ -281,7 +281,11 @@ int cli_train_run(const cli_train_plan *plan)
     while (step < total && rc == CLI_OK) {
         int64_t epoch = step / per_epoch;
         if (step % per_epoch == 0 || !progress.total)
-            cli_progress_begin(&progress, epoch, epochs, per_epoch);
+            /* A run planned in steps (the demo's) may end mid-epoch. */
+            cli_progress_begin(&progress, epoch, epochs,
+                               total - epoch * per_epoch < per_epoch
+                                   ? total - epoch * per_epoch
+                                   : per_epoch);
         selfsup_tensor *const *batch_views;
         int64_t at_epoch, at_batch;
         double t0 = cli_now();
