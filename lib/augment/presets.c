@@ -57,8 +57,8 @@ static const preset PRESETS[] = {
       "crop:size=%d,scale=0.7-1.0|flip:p=0.5|"
       "jitter:brightness=0.4,contrast=0.4,p=0.8|"
       "blur:sigma=0.1-1.0,p=0.1|solarize:threshold=0.5,p=0.2|normalize"}},
-    /* fmnist with crops of 90-100%: what Barlow Twins and SimSiam learn
-     * fastest from in short runs (docs/augmentation.md). */
+    /* fmnist with crops of 90-100%: what Barlow Twins learns fastest
+     * from in short runs (docs/augmentation.md). */
     {"fmnist-light",
      2,
      {"crop:size=%d,scale=0.9-1.0|flip:p=0.5|"
