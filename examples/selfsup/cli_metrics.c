@@ -121,8 +121,10 @@ bool cli_metrics_resume(cli_metrics *m, const char *path, int64_t step,
     fclose(in);
     ok = fclose(out) == 0 && ok;
     if (!ok || rename(tmp, path) != 0) {
-        fprintf(stderr, "selfsup: cannot rewrite %s for the resumed run\n",
-                path);
+        fprintf(stderr,
+                "selfsup: cannot rewrite %s for the resumed run: %s (the "
+                "file is unchanged)\n",
+                path, strerror(errno));
         remove(tmp);
         return false;
     }

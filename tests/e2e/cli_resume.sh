@@ -79,7 +79,7 @@ done
 kill -INT "$pid"
 status=0
 wait "$pid" || status=$?
-cat "$out/int.log" | tail -n 2
+tail -n 2 "$out/int.log"
 [ "$status" -eq 130 ]
 stopped=$(sed -n 's/^interrupted at step \([0-9]*\):.*/\1/p' "$out/int.log")
 [ -n "$stopped" ] && [ -s "$out/int/last.ckpt" ] && [ -s "$out/int/encoder.ckpt" ]

@@ -1,9 +1,9 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """kNN top-1 of raw Fashion-MNIST pixels in [0, 1] (cosine, k 200, T 0.1,
 weighted vote), the bank being the first --limit training images: the
 figure `selfsup eval` prints as "raw pixels [0,1]" (tests/e2e checks it).
 
-    python3 tests/reference/pixels_knn.py [--limit 8192]
+    /usr/bin/python3 tests/reference/pixels_knn.py [--limit 8192]
 """
 import argparse
 import gzip
