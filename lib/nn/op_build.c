@@ -50,6 +50,29 @@ static void pick_src(selfsup__plan *p, int t, const selfsup__prim *fwd)
         p->md[t] = *selfsup__pd_md(fwd, dnnl_query_src_md);
 }
 
+/* oneDNN's 1x1 backward-weights kernels (jit_1x1, AVX2 and AVX-512) copy a
+ * strided channels-last input to a per-thread buffer at offsets computed
+ * with the kernel's channel block instead of the channel count, so with
+ * fewer input channels than the block (8 or 16) each thread writes past its
+ * part: on two threads they overwrite each other (wrong weight gradients
+ * that change from run to run, or a hang), on one past the scratchpad.
+ * Seen with oneDNN 2.6 (resnet18 width 4's layer2.0.downsample on AVX2);
+ * reported upstream as oneDNN issue 6035. Those convolutions take oneDNN's
+ * next implementation. */
+static int rtus_bwd_weights_broken(const selfsup__plan *p,
+                                   const selfsup__op *op, int s)
+{
+    const int64_t *sd = p->dims[s];
+    if (op->kernel != 1 || op->stride == 1 || sd[1] >= 16)
+        return 0;
+    dnnl_memory_desc_t nhwc;
+    dnnl_dims_t dims = {sd[0], sd[1], sd[2], sd[3]};
+    if (dnnl_memory_desc_init_by_tag(&nhwc, 4, dims, p->dt, dnnl_nhwc) !=
+        dnnl_success)
+        return 1;
+    return dnnl_memory_desc_equal(&nhwc, &p->md[s]);
+}
+
 static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                                  const selfsup__op *op, selfsup__op_plan *o)
 {
@@ -90,6 +113,9 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                 &wd, dnnl_convolution_direct, &p->md[s], &w_any_f32, b,
                 &p->md[d], strides, pad, pad),
             "convolution backward-weights descriptor");
+    if (rtus_bwd_weights_broken(p, op, s))
+        return selfsup__prim_create_avoiding(&o->bwd_weights, &wd, o->fwd.pd,
+                                             "jit_1x1:");
     return selfsup__prim_create(&o->bwd_weights, &wd, NULL, o->fwd.pd);
 }
 

@@ -55,6 +55,40 @@ selfsup_status selfsup__prim_create(selfsup__prim *p, const_dnnl_op_desc_t desc,
     return finish_create(p, pd);
 }
 
+selfsup_status selfsup__prim_create_avoiding(selfsup__prim *p,
+                                             const_dnnl_op_desc_t desc,
+                                             const_dnnl_primitive_desc_t hint,
+                                             const char *avoid)
+{
+    dnnl_engine_t eng;
+    SS_TRY(selfsup__dnnl_engine(&eng));
+    dnnl_primitive_attr_t attr;
+    SS_TRY(selfsup__attr_create(&attr, NULL));
+    dnnl_primitive_desc_iterator_t it;
+    dnnl_status_t st =
+        dnnl_primitive_desc_iterator_create(&it, desc, attr, eng, hint);
+    dnnl_primitive_attr_destroy(attr);
+    SS_DNNL(st, "primitive descriptor iteration");
+    size_t n = strlen(avoid);
+    do {
+        dnnl_primitive_desc_t pd = dnnl_primitive_desc_iterator_fetch(it);
+        if (!pd)
+            continue;
+        const char *impl = "";
+        dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
+        if (strncmp(impl, avoid, n) != 0) {
+            dnnl_primitive_desc_iterator_destroy(it);
+            return finish_create(p, pd);
+        }
+        dnnl_primitive_desc_destroy(pd);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    return SS_FAIL(SELFSUP_ERR_UNSUPPORTED,
+                   "oneDNN has no implementation of this primitive besides "
+                   "\"%s\"",
+                   avoid);
+}
+
 selfsup_status selfsup__prim_reorder(selfsup__prim *p,
                                      const dnnl_memory_desc_t *src,
                                      const dnnl_memory_desc_t *dst,

@@ -26,6 +26,14 @@ selfsup_status selfsup__prim_create(selfsup__prim *p, const_dnnl_op_desc_t desc,
                                     const_dnnl_primitive_attr_t attr,
                                     const_dnnl_primitive_desc_t hint);
 
+/* As selfsup__prim_create with plain attributes, but never with an
+ * implementation whose name starts with avoid (oneDNN's implementation
+ * list is tried in its order of preference). */
+selfsup_status selfsup__prim_create_avoiding(selfsup__prim *p,
+                                             const_dnnl_op_desc_t desc,
+                                             const_dnnl_primitive_desc_t hint,
+                                             const char *avoid);
+
 /* A reorder src -> dst; with accumulate, dst += src (a sum post-op). */
 selfsup_status selfsup__prim_reorder(selfsup__prim *p,
                                      const dnnl_memory_desc_t *src,
