@@ -1,22 +1,27 @@
 /* Whole training steps against PyTorch (tests/reference/learner.py, which
  * runs tests/reference/train.py's learner): every method's recipe, with
- * small networks, four steps on fixed views from the same weights. The
+ * small networks, two steps on fixed views from the same weights. The
  * losses, the learning rates and where every parameter and batch-norm
  * statistic ends up must match, which checks the wiring of a step (views
  * through networks, stop-gradients, parameter groups and their rates, the
- * schedule, BYOL's target) on top of the per-part golden tests.
+ * schedule, momentum, BYOL's target) on top of the per-part golden tests.
  *
- * Each tensor is compared by its change over the four steps: the l2 norm
- * of the difference from PyTorch's change, over the norm of that change.
- * Float32 rounding alone makes this nonzero and grows with the steps:
- * PyTorch in float32 against PyTorch in float64 (the same script) differs
- * by up to 3e-3 (3.2e-2 for GroCo, whose sorting network is steep), and
- * the library against PyTorch by up to 9.3e-3 (3.5e-2 for GroCo). The
- * tolerances, 3e-2 (GroCo 1e-1), sit above that and far below what a
- * wiring mistake gives: a rate, a stop-gradient or an EMA rule that is off
- * moves whole tensors by tens of percent or more. Tensors that PyTorch
- * barely moves (rms change under 1e-7: biases under batch norm) must stay
- * as still here. */
+ * Each tensor is compared by its change over the two steps: the l2 norm
+ * of the difference from PyTorch's change, over the norm of that change
+ * (plus the rounding of the stored values: expect_network).
+ * The tolerances, 3e-2 (GroCo 1e-1), sit far below what a wiring mistake
+ * gives: a rate, a stop-gradient or an EMA rule that is off moves whole
+ * tensors by tens of percent or more. Tensors that PyTorch barely moves
+ * (rms change under 1e-7: biases under batch norm) must stay as still
+ * here.
+ *
+ * Rounding decides more than it seems at this size: a ReLU input within
+ * rounding of zero takes either side depending on the order of a sum (the
+ * thread count, the instruction set), and with 2x2 maps one flipped unit
+ * moves a batch norm's gradients by percents, which the next steps
+ * amplify. learner.py therefore draws the data where starts disturbed by
+ * 2^-21 end within a third of these tolerances (the spreads it records,
+ * checked below), and the test runs on one and on two threads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +30,10 @@
 #include "test_support.h"
 #include "train/learner_impl.h"
 
-enum { BATCH = 16, SIDE = 16, STEPS = 4 };
+enum { BATCH = 16, SIDE = 16, STEPS = 2 };
+
+/* Of the loss at each step, absolute and relative. */
+static const double LOSS_TOLERANCE[STEPS] = {1e-5, 1e-4};
 
 typedef struct golden_case {
     const char *name, *method;
@@ -140,7 +148,8 @@ static void load_weights(selfsup_encoder *e, const char *prefix)
  * weights under init_prefix), statistics by their values. */
 static void expect_network(const selfsup_encoder *e, const char *case_name,
                            const char *net, const char *init_prefix,
-                           double tolerance, double *worst)
+                           double tolerance, double *worst, char *worst_name,
+                           size_t worst_cap)
 {
     for (int i = 0; i < selfsup_encoder_param_count(e); i++) {
         int64_t n = param_numel(e, i);
@@ -161,22 +170,32 @@ static void expect_network(const selfsup_encoder *e, const char *case_name,
             snprintf(init, sizeof init, "%s%s", init_prefix, name);
             start = dequant(init, n);
         }
-        double diff2 = 0, want2 = 0;
+        double diff2 = 0, want2 = 0, value2 = 0;
         for (int64_t k = 0; k < count; k++) {
             double from = start ? start[k * step] : 0;
             double d = (double)got[k * step] - want[k];
             diff2 += d * d;
             want2 += (want[k] - from) * (want[k] - from);
+            value2 += (double)want[k] * want[k];
         }
         double rms_change = sqrt(want2 / (double)count);
         double rms_diff = sqrt(diff2 / (double)count);
+        /* Both sides round every stored value at every step, so a change
+         * is known to a few float32 half-ulps of the values only: that
+         * decides for the small moves of BYOL's target after two steps. */
+        double rounding = 4 * 0x1p-24 * sqrt(value2 / (double)count);
         if (rms_change > 1e-7) {
-            double rel = sqrt(diff2 / want2);
-            *worst = fmax(*worst, rel);
+            double rel = rms_diff / (rms_change + rounding / tolerance);
+            if (rel > *worst) {
+                *worst = rel;
+                snprintf(worst_name, worst_cap, "%s.%s", net, name);
+            }
             ck_assert_msg(rel <= tolerance,
                           "%s: %s.%s moved by %.3g (rms), PyTorch's move "
-                          "differs by %.3g of that (tolerance %.3g)",
-                          case_name, net, name, rms_change, rel, tolerance);
+                          "differs by %.3g of that (tolerance %.3g, plus "
+                          "rounding %.3g)",
+                          case_name, net, name, rms_change,
+                          rms_diff / rms_change, tolerance, rounding);
         } else {
             /* Unmoved in PyTorch (a bias under batch norm, rounding
              * noise): it must not move here either. */
@@ -192,14 +211,19 @@ static void expect_network(const selfsup_encoder *e, const char *case_name,
 
 START_TEST(steps_match_pytorch)
 {
-    const golden_case *c = &CASES[_i];
-    /* Two threads: on one thread (the suites' default) the library's step
-     * on this data does not match PyTorch (after four steps conv1 moves
-     * 29% differently for BYOL; the first step's encoder gradients differ
-     * by ~1% from the two-thread ones, the heads' agree). An open bug,
-     * noted on issue 7; not seen from the library's own initial weights. */
-    ss_assert_ok(selfsup_set_num_threads(2));
+    const golden_case *c = &CASES[_i % CASE_COUNT];
+    int threads = 1 + _i / CASE_COUNT;
+    ss_assert_ok(selfsup_set_num_threads(threads));
     golden = ss_golden_load("learner_steps.txt");
+    /* The data must be well conditioned for these tolerances (see the top):
+     * a regenerated file that is not would make this test flaky. */
+    char key[64];
+    snprintf(key, sizeof key, "%s.spread", c->name);
+    ck_assert_double_le(3 * ss_golden_scalar(golden, key), c->tolerance);
+    snprintf(key, sizeof key, "%s.loss_spread", c->name);
+    const float *loss_spread = ss_golden_get(golden, key, STEPS);
+    for (int step = 1; step < STEPS; step++) /* the first: see learner.py */
+        ck_assert_double_le(3 * loss_spread[step], LOSS_TOLERANCE[step]);
     selfsup_learner_config *config;
     ss_assert_ok(selfsup_learner_config_create(&config, c->method));
     char views[16];
@@ -208,7 +232,7 @@ START_TEST(steps_match_pytorch)
                                {"views", views},
                                {"batch_size", "16"},
                                {"lr_batch", "16"},
-                               {"total_steps", "4"}};
+                               {"total_steps", "2"}};
     for (size_t k = 0; k < sizeof common / sizeof *common; k++)
         ss_assert_ok(
             selfsup_learner_config_set(config, common[k][0], common[k][1]));
@@ -235,7 +259,6 @@ START_TEST(steps_match_pytorch)
         selfsup_tensor *x[3];
         const int64_t dims[4] = {BATCH, 1, SIDE, SIDE};
         for (int v = 0; v < c->views; v++) {
-            char key[64];
             snprintf(key, sizeof key, "step%d.view%d", step, v);
             float *pixels = dequant(key, BATCH * SIDE * SIDE);
             ss_assert_ok(selfsup_tensor_create(&x[v], 4, dims));
@@ -250,11 +273,8 @@ START_TEST(steps_match_pytorch)
             selfsup_tensor_destroy(x[v]);
         double lr;
         ss_assert_ok(selfsup_learner_diagnostic(l, "lr", &lr));
-        char key[64];
         snprintf(key, sizeof key, "%s.loss", c->name);
-        /* Float rounding grows from step to step (up to 3e-4 of the loss
-         * by the fourth here); a wrong update shows from the second. */
-        double tol = step < 2 ? 1e-5 : 1e-3;
+        double tol = LOSS_TOLERANCE[step];
         ss_assert_close(loss, ss_golden_get(golden, key, STEPS)[step], tol,
                         tol);
         snprintf(key, sizeof key, "%s.lr", c->name);
@@ -262,17 +282,19 @@ START_TEST(steps_match_pytorch)
     }
 
     double worst = 0;
+    char worst_name[128] = "";
     for (int k = 0; k < NET_COUNT; k++)
         if (l->online[k])
             expect_network(l->online[k], c->name, NET_NAMES[k], prefix[k],
-                           c->tolerance, &worst);
+                           c->tolerance, &worst, worst_name, sizeof worst_name);
     const char *target_names[] = {"target_encoder", "target_projector"};
     for (int k = 0; k < 2; k++)
         if (l->target[k])
             expect_network(l->target[k], c->name, target_names[k], prefix[k],
-                           c->tolerance, &worst);
-    printf("%s: the worst tensor's change differs from PyTorch's by %.2e\n",
-           c->name, worst);
+                           c->tolerance, &worst, worst_name, sizeof worst_name);
+    printf("%s, %d thread%s: the worst tensor's change (%s) differs from "
+           "PyTorch's by %.2e\n",
+           c->name, threads, threads > 1 ? "s" : "", worst_name, worst);
     selfsup_learner_destroy(l);
     ss_golden_free(golden);
 }
@@ -283,7 +305,7 @@ int main(void)
     Suite *s = suite_create("learner_golden");
     TCase *tc = tcase_create("golden");
     tcase_set_timeout(tc, 300);
-    tcase_add_loop_test(tc, steps_match_pytorch, 0, CASE_COUNT);
+    tcase_add_loop_test(tc, steps_match_pytorch, 0, 2 * CASE_COUNT);
     suite_add_tcase(s, tc);
     return ss_run_suite(s);
 }

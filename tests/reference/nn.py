@@ -52,6 +52,22 @@ class Writer:
         self.f.close()
 
 
+class NullWriter:
+    """A Writer that keeps nothing (for runs that only measure)."""
+
+    def array(self, name, values):
+        pass
+
+    def ints(self, name, values):
+        pass
+
+    def scalar(self, name, x):
+        pass
+
+    def close(self):
+        pass
+
+
 def quantized(gen, shape, bound):
     """U(-bound, bound)-like values q * 2^-e with |q| <= 127."""
     e = math.ceil(math.log2(127.0 / bound))
