@@ -1,0 +1,179 @@
+#!/usr/bin/python3
+"""Paired runs: the library's training step against train.py's on the same
+data (docs/benchmarks.md, "Paired runs").
+
+Trains libselfsup's learner (through its C API, with ctypes) from the same
+initial encoder weights, on the same views of the same batches, as
+train.py's learner, and scores both encoders with train.py's kNN monitor
+after every epoch. Differences between two such runs come from the steps
+alone (and float rounding); differences between ordinary runs of the two
+libraries also carry the draw of weights and batches, which at 10000
+images moves a five-epoch result by three points.
+
+  --views torch   torchvision's views (train.py's), the same for both;
+  --views lib     the library's own (selfsup_views_apply, preset fmnist or
+                  --preset), for the library only;
+  --weights torch the encoder's initial weights are train.py's draw, copied
+                  into the library (each library draws its own heads);
+  --weights lib   the library's own draw from --seed;
+  --no-torch      train the library only.
+
+The batch order is train.py's (torch.randperm from --seed). Run, from the
+build tree's library:
+  /usr/bin/python3 tests/reference/paired.py --method groco \\
+      --lib build/release/lib/libselfsup.so
+"""
+import argparse
+import copy
+import ctypes
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train  # noqa: E402
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--method", required=True)
+    p.add_argument("--lib", required=True, help="path of libselfsup.so")
+    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+    p.add_argument("--limit", type=int, default=10000)
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--crop-scale", type=float, default=train.FMNIST_CROP_LO,
+                   help="torchvision views' crop:scale=LO-1.0")
+    p.add_argument("--preset", default="fmnist", help="the library's views")
+    p.add_argument("--views", choices=("torch", "lib"), default="torch")
+    p.add_argument("--weights", choices=("torch", "lib"), default="torch")
+    p.add_argument("--no-torch", action="store_true")
+    return p.parse_args()
+
+
+class Library:
+    """The few C API calls the runs need; every status is checked."""
+
+    def __init__(self, path):
+        self.c = ctypes.CDLL(path)
+        self.c.selfsup_last_error.restype = ctypes.c_char_p
+        self.c.selfsup_encoder_param_name.restype = ctypes.c_char_p
+        self.c.selfsup_learner_encoder.restype = ctypes.c_void_p
+
+    def __call__(self, name, *args):
+        if getattr(self.c, name)(*args) != 0:
+            raise SystemExit(f"{name}: {self.c.selfsup_last_error().decode()}")
+
+    def params(self, encoder):
+        for i in range(self.c.selfsup_encoder_param_count(encoder)):
+            yield i, self.c.selfsup_encoder_param_name(encoder, i).decode()
+
+
+def main():
+    args = parse_args()
+    lib = Library(args.lib)
+    c = ctypes
+    lib("selfsup_set_num_threads", 1)
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    images, labels = train.fashion_mnist(args.data, "train")
+    images, labels = images[:args.limit], labels[:args.limit]
+    mean, std = train.pixel_stats(images)
+    per_epoch = images.shape[0] // args.batch
+    total = per_epoch * args.epochs
+    config = train.recipe(args.method)
+    if args.lr is not None:
+        config["lr"] = args.lr
+    config["encoder"] = "resnet18:width=16,in_channels=1"
+    reference = train.Learner(args.method, config, total, args.batch)
+    pipelines = train.fmnist_views(28, mean, std, args.crop_scale)
+    monitor = train.Monitor(images, labels, args.data, 200, 0.1, mean, std)
+    shuffle = torch.Generator().manual_seed(args.seed)
+
+    cfg = c.c_void_p()
+    lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
+    settings = {"encoder": config["encoder"], "batch_size": args.batch,
+                "total_steps": total, "seed": args.seed}
+    if args.lr is not None:
+        settings["lr"] = args.lr
+    for key, value in settings.items():
+        lib("selfsup_learner_config_set", cfg, key.encode(),
+            str(value).encode())
+    learner = c.c_void_p()
+    lib("selfsup_learner_create", c.byref(learner), cfg)
+    lib.c.selfsup_learner_config_destroy(cfg)
+    encoder = c.c_void_p(lib.c.selfsup_learner_encoder(learner))
+    if args.weights == "torch":
+        state = reference.encoder.state_dict()
+        for i, name in lib.params(encoder):
+            v = np.ascontiguousarray(state[name].numpy(), dtype=np.float32)
+            lib("selfsup_encoder_param_write", encoder, i,
+                v.ctypes.data_as(c.c_void_p), c.c_int64(v.size))
+
+    def library_encoder():
+        """The library's encoder as a copy of train.py's module."""
+        m = copy.deepcopy(reference.encoder)
+        state = m.state_dict()
+        for i, name in lib.params(encoder):
+            b = np.zeros(state[name].numel(), np.float32)
+            lib("selfsup_encoder_param_read", encoder, i,
+                b.ctypes.data_as(c.c_void_p), c.c_int64(b.size))
+            state[name].copy_(torch.from_numpy(b).reshape(state[name].shape))
+        return m
+
+    views_count = config["views"]
+    if args.views == "lib":
+        dataset, lib_views = c.c_void_p(), c.c_void_p()
+        lib("selfsup_dataset_open_fashion_mnist", c.byref(dataset),
+            args.data.encode(), b"train")
+        lib("selfsup_views_create", c.byref(lib_views), args.preset.encode(),
+            views_count, 28)
+    dims = (c.c_int64 * 4)(args.batch, 1, 28, 28)
+    tensors = (c.c_void_p * views_count)()
+    for k in range(views_count):
+        t = c.c_void_p()
+        lib("selfsup_tensor_create", c.byref(t), 4, dims)
+        tensors[k] = t
+
+    def scores():
+        theirs = float("nan") if args.no_torch else monitor(reference.encoder)
+        return theirs, monitor(library_encoder())
+
+    print(f"{args.method}, seed {args.seed}, views {args.views}, weights "
+          f"{args.weights}: kNN at initialisation PyTorch %.4f libselfsup "
+          f"%.4f" % scores(), flush=True)
+    loss, started = c.c_float(), time.time()
+    for epoch in range(args.epochs):
+        order = torch.randperm(images.shape[0], generator=shuffle)
+        for b in range(per_epoch):
+            idx = order[b * args.batch:(b + 1) * args.batch]
+            views = None
+            if args.views == "torch" or not args.no_torch:
+                views = [train.make_view(images[idx],
+                                         pipelines[v % len(pipelines)])
+                         for v in range(views_count)]
+            if args.views == "torch":
+                for k in range(views_count):
+                    a = np.ascontiguousarray(views[k].numpy(), np.float32)
+                    lib("selfsup_tensor_write", c.c_void_p(tensors[k]),
+                        a.ctypes.data_as(c.c_void_p), c.c_int64(a.size))
+            else:
+                at = (c.c_int64 * args.batch)(*[int(i) for i in idx])
+                lib("selfsup_views_apply", lib_views, dataset, at,
+                    c.c_int64(args.batch), c.c_uint64(args.seed),
+                    c.c_int64(epoch), tensors)
+            lib("selfsup_learner_step", learner, views_count, tensors,
+                c.byref(loss))
+            if not args.no_torch:
+                reference.step(views)
+        print(f"epoch {epoch + 1}: kNN PyTorch %.4f libselfsup %.4f "
+              f"({time.time() - started:.0f} s)" % scores(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
