@@ -22,6 +22,7 @@ The batch order is train.py's (torch.randperm from --seed). Run, from the
 build tree's library:
   /usr/bin/python3 tests/reference/paired.py --method groco \\
       --lib build/release/lib/libselfsup.so
+(--lr, --optimizer and --set change the recipe on both sides.)
 """
 import argparse
 import copy
@@ -47,6 +48,9 @@ def parse_args():
     p.add_argument("--batch", type=int, default=256)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lr", type=float)
+    p.add_argument("--optimizer", help="as selfsup train's --optimizer")
+    p.add_argument("--set", default="",
+                   help="KEY=VALUE;... learner keys, as selfsup train's")
     p.add_argument("--crop-scale", type=float, default=train.FMNIST_CROP_LO,
                    help="torchvision views' crop:scale=LO-1.0")
     p.add_argument("--preset", default="fmnist", help="the library's views")
@@ -87,8 +91,17 @@ def main():
     per_epoch = images.shape[0] // args.batch
     total = per_epoch * args.epochs
     config = train.recipe(args.method)
+    changes = dict(item.split("=", 1) for item in args.set.split(";")
+                   if item)
     if args.lr is not None:
-        config["lr"] = args.lr
+        changes["lr"] = args.lr
+    if args.optimizer is not None:
+        changes["optimizer"] = args.optimizer
+    for key, value in changes.items():
+        if key not in config:
+            raise SystemExit(f"--set: train.py's recipe has no {key!r}")
+        kind = type(config[key])
+        config[key] = kind(value) if kind in (int, float) else value
     config["encoder"] = "resnet18:width=16,in_channels=1"
     reference = train.Learner(args.method, config, total, args.batch)
     pipelines = train.fmnist_views(28, mean, std, args.crop_scale)
@@ -99,8 +112,7 @@ def main():
     lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
     settings = {"encoder": config["encoder"], "batch_size": args.batch,
                 "total_steps": total, "seed": args.seed}
-    if args.lr is not None:
-        settings["lr"] = args.lr
+    settings.update(changes)
     for key, value in settings.items():
         lib("selfsup_learner_config_set", cfg, key.encode(),
             str(value).encode())
