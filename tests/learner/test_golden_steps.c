@@ -109,22 +109,12 @@ static float *dequant(const char *name, int64_t n)
     return v;
 }
 
-static int64_t param_numel(const selfsup_encoder *e, int i)
-{
-    int ndim;
-    int64_t dims[4], n = 1;
-    ss_assert_ok(selfsup_encoder_param_shape(e, i, &ndim, dims));
-    for (int d = 0; d < ndim; d++)
-        n *= dims[d];
-    return n;
-}
-
 /* The drawn weights of a network: trainable parameters from prefix, the
  * batch-norm statistics as PyTorch starts them (0 and 1). */
 static void load_weights(selfsup_encoder *e, const char *prefix)
 {
     for (int i = 0; i < selfsup_encoder_param_count(e); i++) {
-        int64_t n = param_numel(e, i);
+        int64_t n = ss_param_numel(e, i);
         const char *name = selfsup_encoder_param_name(e, i);
         float *v;
         if (selfsup_encoder_param_is_trainable(e, i)) {
@@ -152,7 +142,7 @@ static void expect_network(const selfsup_encoder *e, const char *case_name,
                            size_t worst_cap)
 {
     for (int i = 0; i < selfsup_encoder_param_count(e); i++) {
-        int64_t n = param_numel(e, i);
+        int64_t n = ss_param_numel(e, i);
         const char *name = selfsup_encoder_param_name(e, i);
         char key[256];
         snprintf(key, sizeof key, "%s.after.%s.%s.step", case_name, net, name);

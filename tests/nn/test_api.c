@@ -14,21 +14,11 @@ static selfsup_encoder *make(const char *spec, uint64_t seed)
     return e;
 }
 
-static int64_t numel_of(const selfsup_encoder *e, int i)
-{
-    int ndim;
-    int64_t d[4], n = 1;
-    ss_assert_ok(selfsup_encoder_param_shape(e, i, &ndim, d));
-    for (int k = 0; k < ndim; k++)
-        n *= d[k];
-    return n;
-}
-
 static float *read_param(const selfsup_encoder *e, const char *name, int64_t *n)
 {
     int i;
     ss_assert_ok(selfsup_encoder_param_find(e, name, &i));
-    *n = numel_of(e, i);
+    *n = ss_param_numel(e, i);
     float *v = malloc((size_t)*n * sizeof *v);
     ss_assert_ok(selfsup_encoder_param_read(e, i, v, *n));
     return v;
@@ -419,7 +409,7 @@ START_TEST(clone_is_independent)
      * weight layouts follow its own writes */
     int i;
     ss_assert_ok(selfsup_encoder_param_find(c, "layer1.0.conv1.weight", &i));
-    int64_t n = numel_of(c, i);
+    int64_t n = ss_param_numel(c, i);
     float *w = malloc((size_t)n * sizeof *w);
     ss_assert_ok(selfsup_encoder_param_read(c, i, w, n));
     for (int64_t k = 0; k < n; k++)

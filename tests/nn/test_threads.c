@@ -16,16 +16,6 @@
 
 enum { BATCH = 16, SIDE = 32, REPEATS = 4 };
 
-static int64_t param_numel(const selfsup_encoder *e, int i)
-{
-    int ndim;
-    int64_t dims[4], n = 1;
-    ss_assert_ok(selfsup_encoder_param_shape(e, i, &ndim, dims));
-    for (int d = 0; d < ndim; d++)
-        n *= dims[d];
-    return n;
-}
-
 /* All parameter gradients of one forward and backward, concatenated. */
 static float *step_gradients(selfsup_encoder *e, const selfsup_tensor *x,
                              const selfsup_tensor *gy, selfsup_tensor *y,
@@ -37,14 +27,14 @@ static float *step_gradients(selfsup_encoder *e, const selfsup_tensor *x,
     int64_t total = 0;
     for (int i = 0; i < selfsup_encoder_param_count(e); i++)
         if (selfsup_encoder_param_is_trainable(e, i))
-            total += param_numel(e, i);
+            total += ss_param_numel(e, i);
     float *g = malloc((size_t)total * sizeof *g);
     ck_assert_ptr_nonnull(g);
     int64_t at = 0;
     for (int i = 0; i < selfsup_encoder_param_count(e); i++) {
         if (!selfsup_encoder_param_is_trainable(e, i))
             continue;
-        int64_t n = param_numel(e, i);
+        int64_t n = ss_param_numel(e, i);
         ss_assert_ok(selfsup_encoder_grad_read(e, i, g + at, n));
         at += n;
     }

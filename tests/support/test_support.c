@@ -173,3 +173,13 @@ long ss_sweep_alloc_failures(ss_alloc_fn fn, void *ctx, selfsup_status also)
                       "allocation %ld failing left no message", k);
     }
 }
+
+int64_t ss_param_numel(const selfsup_encoder *e, int i)
+{
+    int ndim;
+    int64_t dims[4], n = 1;
+    ss_assert_ok(selfsup_encoder_param_shape(e, i, &ndim, dims));
+    for (int k = 0; k < ndim; k++)
+        n *= dims[k];
+    return n;
+}

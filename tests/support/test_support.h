@@ -13,6 +13,9 @@
  * exit code: 0 when every test passed. */
 int ss_run_suite(Suite *s);
 
+/* The number of values of e's parameter (or buffer) i. */
+int64_t ss_param_numel(const selfsup_encoder *e, int i);
+
 /* |a - b| <= atol + rtol |b|, else a Check failure naming what and where. */
 #define ss_assert_close(a, b, atol, rtol)                                      \
     ss_assert_close_at((double)(a), (double)(b), (atol), (rtol), #a,          \
