@@ -146,7 +146,15 @@ static selfsup_status build_linear(selfsup__plan *p,
     SS_DNNL(dnnl_inner_product_backward_data_desc_init(&bd, &p->md[s], &w_any,
                                                        &p->md[d]),
             "inner-product backward-data descriptor");
-    SS_TRY(selfsup__prim_create(&o->bwd, &bd, NULL, o->fwd.pd));
+    /* oneDNN 2.6's brgemm backward-data kernel crashes on two threads for
+     * narrow inputs into wide outputs (64 x 32 -> 2048, GroCo's projector
+     * at width 4; also 8, 16 inputs, 1536-4096 outputs, batches 16-128;
+     * fine from 48 inputs up): those layers take the next implementation. */
+    if (p->dims[s][1] < 64)
+        SS_TRY(selfsup__prim_create_avoiding(&o->bwd, &bd, o->fwd.pd,
+                                             "brgemm_bwd_d:"));
+    else
+        SS_TRY(selfsup__prim_create(&o->bwd, &bd, NULL, o->fwd.pd));
     SS_DNNL(dnnl_inner_product_backward_weights_desc_init(
                 &wd, &p->md[s], &w_any_f32, b, &p->md[d]),
             "inner-product backward-weights descriptor");

@@ -94,12 +94,56 @@ START_TEST(steps_agree_across_thread_counts)
 }
 END_TEST
 
+/* A narrow input into a wide layer, with its input gradient (GroCo's
+ * projector at width 4, whose input gradient feeds the encoder): oneDNN
+ * 2.6's brgemm backward-data kernel crashed there on two threads. */
+static void narrow_step(selfsup_encoder *e, const selfsup_tensor *x,
+                        const selfsup_tensor *gy, selfsup_tensor *y,
+                        selfsup_tensor *gx, float *out, int64_t n)
+{
+    ss_assert_ok(selfsup_encoder_zero_grad(e));
+    ss_assert_ok(selfsup_encoder_forward(e, x, y));
+    ss_assert_ok(selfsup_encoder_backward(e, gy, gx));
+    ss_assert_ok(selfsup_tensor_read(gx, out, n));
+}
+
+START_TEST(narrow_into_wide_layer_on_two_threads)
+{
+    selfsup_encoder *e;
+    ss_assert_ok(
+        selfsup_encoder_create(&e, "mlp:in=32,hidden=2048,out=32,layers=2", 3));
+    ss_assert_ok(selfsup_encoder_set_training(e, 1));
+    enum { N = 64 * 32 };
+    int64_t xd[2] = {64, 32};
+    selfsup_tensor *x, *gy, *y, *gx;
+    ss_assert_ok(selfsup_tensor_create(&x, 2, xd));
+    ss_assert_ok(selfsup_tensor_create(&gy, 2, xd));
+    ss_assert_ok(selfsup_tensor_create(&y, 2, xd));
+    ss_assert_ok(selfsup_tensor_create(&gx, 2, xd));
+    ss_assert_ok(selfsup_tensor_fill_uniform(x, 1, -1.0f, 1.0f));
+    ss_assert_ok(selfsup_tensor_fill_uniform(gy, 2, -1.0f, 1.0f));
+    static float one[N], two[N];
+    ss_assert_ok(selfsup_set_num_threads(1));
+    narrow_step(e, x, gy, y, gx, one, N);
+    ss_assert_ok(selfsup_set_num_threads(2));
+    narrow_step(e, x, gy, y, gx, two, N);
+    ss_assert_all_close(two, one, N, 1e-5, 1e-4);
+    ss_assert_ok(selfsup_set_num_threads(0));
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(gy);
+    selfsup_tensor_destroy(y);
+    selfsup_tensor_destroy(gx);
+    selfsup_encoder_destroy(e);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("nn_threads");
     TCase *tc = tcase_create("threads");
     tcase_set_timeout(tc, 300);
     tcase_add_loop_test(tc, steps_agree_across_thread_counts, 0, 2);
+    tcase_add_test(tc, narrow_into_wide_layer_on_two_threads);
     suite_add_tcase(s, tc);
     return ss_run_suite(s);
 }
