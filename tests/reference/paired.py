@@ -15,8 +15,17 @@ images moves a five-epoch result by three points.
                   --preset), for the library only;
   --weights torch the encoder's initial weights are train.py's draw, copied
                   into the library (each library draws its own heads);
-  --weights lib   the library's own draw from --seed;
-  --no-torch      train the library only.
+                  not for BYOL: the C API cannot set its target network,
+                  which would keep the library's own draw;
+  --weights from-lib
+                  the library's draw from --seed, copied into train.py's
+                  encoder (and BYOL's target encoder): for BYOL;
+  --weights lib   each library keeps its own draw;
+  --no-torch      train the library only;
+  --twin          the null: in the library's place, a second train.py
+                  learner from the same encoder weights with its own draw of
+                  heads (from --twin-seed); how far apart two PyTorch runs
+                  on the same data end is the yardstick for the pairs.
 
 The batch order is train.py's (torch.randperm from --seed). Run, from the
 build tree's library:
@@ -41,7 +50,7 @@ import train  # noqa: E402
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--method", required=True)
-    p.add_argument("--lib", required=True, help="path of libselfsup.so")
+    p.add_argument("--lib", help="path of libselfsup.so (not with --twin)")
     p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
     p.add_argument("--limit", type=int, default=10000)
     p.add_argument("--epochs", type=int, default=5)
@@ -55,9 +64,29 @@ def parse_args():
                    help="torchvision views' crop:scale=LO-1.0")
     p.add_argument("--preset", default="fmnist", help="the library's views")
     p.add_argument("--views", choices=("torch", "lib"), default="torch")
-    p.add_argument("--weights", choices=("torch", "lib"), default="torch")
+    p.add_argument("--weights", choices=("torch", "from-lib", "lib"),
+                   default="torch")
     p.add_argument("--no-torch", action="store_true")
-    return p.parse_args()
+    p.add_argument("--twin", action="store_true")
+    p.add_argument("--twin-seed", type=int,
+                   help="seed of the twin's heads (default: --seed + 1000)")
+    args = p.parse_args()
+    if args.twin:
+        if args.views != "torch" or args.weights != "torch":
+            p.error("--twin takes train.py's views and weights")
+    elif args.lib is None:
+        p.error("--lib is required (unless --twin)")
+    if args.method == "byol" and args.weights == "torch" and not args.twin:
+        p.error("BYOL: the library's target network cannot be set through "
+                "its API; use --weights from-lib")
+    return args
+
+
+def adopt_encoder(learner, state):
+    """Starts train.py's learner from the encoder weights in state."""
+    learner.encoder.load_state_dict(state)
+    if learner.target_encoder is not None:
+        learner.target_encoder.load_state_dict(state)
 
 
 class Library:
@@ -78,11 +107,40 @@ class Library:
             yield i, self.c.selfsup_encoder_param_name(encoder, i).decode()
 
 
+def run_twin(args, config, total, reference, pipelines, monitor, shuffle,
+             images):
+    """train.py against itself: same encoder weights and data, other heads."""
+    seed = args.seed + 1000 if args.twin_seed is None else args.twin_seed
+    with torch.random.fork_rng():  # the views keep the pair runs' stream
+        torch.manual_seed(seed)
+        twin = train.Learner(args.method, config, total, args.batch)
+    adopt_encoder(twin, reference.encoder.state_dict())
+
+    def scores():
+        theirs = float("nan") if args.no_torch else monitor(reference.encoder)
+        return theirs, monitor(twin.encoder)
+
+    print(f"{args.method}, seed {args.seed}, twin's heads from seed {seed}: "
+          f"kNN at initialisation PyTorch %.4f twin %.4f" % scores(),
+          flush=True)
+    per_epoch, started = images.shape[0] // args.batch, time.time()
+    for epoch in range(args.epochs):
+        order = torch.randperm(images.shape[0], generator=shuffle)
+        for b in range(per_epoch):
+            idx = order[b * args.batch:(b + 1) * args.batch]
+            views = [train.make_view(images[idx],
+                                     pipelines[v % len(pipelines)])
+                     for v in range(config["views"])]
+            twin.step(views)
+            if not args.no_torch:
+                reference.step(views)
+        print(f"epoch {epoch + 1}: kNN PyTorch %.4f twin %.4f "
+              f"({time.time() - started:.0f} s)" % scores(), flush=True)
+
+
 def main():
     args = parse_args()
-    lib = Library(args.lib)
     c = ctypes
-    lib("selfsup_set_num_threads", 1)
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     images, labels = train.fashion_mnist(args.data, "train")
@@ -107,7 +165,13 @@ def main():
     pipelines = train.fmnist_views(28, mean, std, args.crop_scale)
     monitor = train.Monitor(images, labels, args.data, 200, 0.1, mean, std)
     shuffle = torch.Generator().manual_seed(args.seed)
+    if args.twin:
+        run_twin(args, config, total, reference, pipelines, monitor, shuffle,
+                 images)
+        return
 
+    lib = Library(args.lib)
+    lib("selfsup_set_num_threads", 1)
     cfg = c.c_void_p()
     lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
     settings = {"encoder": config["encoder"], "batch_size": args.batch,
@@ -137,6 +201,9 @@ def main():
                 b.ctypes.data_as(c.c_void_p), c.c_int64(b.size))
             state[name].copy_(torch.from_numpy(b).reshape(state[name].shape))
         return m
+
+    if args.weights == "from-lib":
+        adopt_encoder(reference, library_encoder().state_dict())
 
     views_count = config["views"]
     if args.views == "lib":
