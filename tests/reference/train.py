@@ -6,7 +6,8 @@ with PyTorch at the same budget. Not run by CI.
     /usr/bin/python3 tests/reference/train.py --method byol --epochs 5 \\
         --threads 1 [--limit N] [--batch 256] [--seed S] [--lr X] \\
         [--optimizer SPEC] [--objective SPEC] [--encoder SPEC] [--views V] \\
-        [--eval-every N] [--knn-k 200] [--knn-t 0.1] [--out FILE.jsonl]
+        [--eval-every N] [--knn-k 200] [--knn-t 0.1] [--out FILE.jsonl] \\
+        [--save-encoder FILE.pt]
 
 It prints the kNN top-1 at initialisation and after each evaluated epoch,
 and ends with one JSON line (also appended to --out when given):
@@ -595,6 +596,10 @@ def parse_args():
     p.add_argument("--log-every", type=int, default=10,
                    help="print the loss every N steps (0: per epoch only)")
     p.add_argument("--out", help="append the final JSON line to this file")
+    p.add_argument("--save-encoder", metavar="FILE.pt",
+                   help="torch.save the trained encoder's state_dict and the "
+                   "normalisation (export_encoder.py turns it into a "
+                   "libselfsup encoder for selfsup eval)")
     args = p.parse_args()
     if args.epochs < 0 or args.batch < 2 or not 2 <= args.views <= 8 or \
             args.limit < 0 or args.eval_every < 0 or args.knn_k < 1 or \
@@ -705,6 +710,12 @@ def main():
               "threads": torch.get_num_threads(),
               "loss": None if math.isnan(loss) else loss,
               "knn_curve": curve}
+    if args.save_encoder:
+        tmp = args.save_encoder + ".tmp"
+        torch.save({"encoder": learner.encoder.state_dict(),
+                    "spec": config["encoder"], "mean": mean, "std": std},
+                   tmp)
+        os.replace(tmp, args.save_encoder)
     line = json.dumps(result)
     print(line)
     if args.out:

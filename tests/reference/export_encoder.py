@@ -1,0 +1,91 @@
+#!/usr/bin/python3
+"""Turns an encoder trained by train.py (--save-encoder FILE.pt) into a
+libselfsup encoder file, so that `selfsup eval --checkpoint` scores both
+libraries' encoders with the same kNN and linear probe
+(docs/benchmarks.md, "Five epochs in PyTorch").
+
+    /usr/bin/python3 tests/reference/export_encoder.py \\
+        --lib build/release/lib/libselfsup.so IN.pt OUT.ckpt
+
+The parameters and batch-norm statistics are copied by name through the C
+API (selfsup_encoder_param_write) into a learner's online encoder of the
+same spec, with train.py's input normalisation recorded, and written by
+selfsup_learner_export_encoder. The file is then loaded back
+(selfsup_encoder_load) and every tensor compared with the .pt's: the
+script fails unless they are equal to the bit. Not run by CI.
+"""
+import argparse
+import ctypes as c
+
+import numpy as np
+import torch
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--lib", required=True, help="path of libselfsup.so")
+    p.add_argument("input", help="train.py --save-encoder file")
+    p.add_argument("output", help="libselfsup encoder file to write")
+    args = p.parse_args()
+
+    saved = torch.load(args.input)
+    state = saved["encoder"]
+    lib = c.CDLL(args.lib)
+    lib.selfsup_last_error.restype = c.c_char_p
+    lib.selfsup_encoder_param_name.restype = c.c_char_p
+    lib.selfsup_learner_encoder.restype = c.c_void_p
+
+    def call(name, *call_args):
+        if getattr(lib, name)(*call_args) != 0:
+            raise SystemExit(f"{name}: {lib.selfsup_last_error().decode()}")
+
+    def params(encoder):
+        for i in range(lib.selfsup_encoder_param_count(encoder)):
+            yield i, lib.selfsup_encoder_param_name(encoder, i).decode()
+
+    cfg, learner = c.c_void_p(), c.c_void_p()
+    call("selfsup_learner_config_create", c.byref(cfg), b"vicreg")
+    call("selfsup_learner_config_set", cfg, b"encoder",
+         saved["spec"].encode())
+    call("selfsup_learner_create", c.byref(learner), cfg)
+    lib.selfsup_learner_config_destroy(cfg)
+    encoder = c.c_void_p(lib.selfsup_learner_encoder(learner))
+
+    names = set()
+    for i, name in params(encoder):
+        if name not in state:
+            raise SystemExit(f"{args.input} has no tensor {name!r}")
+        v = np.ascontiguousarray(state[name].numpy(), dtype=np.float32)
+        call("selfsup_encoder_param_write", encoder, i,
+             v.ctypes.data_as(c.c_void_p), c.c_int64(v.size))
+        names.add(name)
+    unused = [k for k in state
+              if k not in names and not k.endswith("num_batches_tracked")]
+    if unused:
+        raise SystemExit(f"{args.input}: tensors the library's "
+                         f"{saved['spec']} does not have: {unused[:5]}")
+
+    channels = int(saved["spec"].split("in_channels=")[1].split(",")[0])
+    mean = (c.c_float * channels)(*[saved["mean"]] * channels)
+    std = (c.c_float * channels)(*[saved["std"]] * channels)
+    call("selfsup_learner_set_input_normalization", learner, mean, std)
+    call("selfsup_learner_export_encoder", learner, args.output.encode())
+    lib.selfsup_learner_destroy(learner)
+
+    loaded = c.c_void_p()
+    call("selfsup_encoder_load", c.byref(loaded), args.output.encode())
+    for i, name in params(loaded):
+        want = state[name].numpy().astype(np.float32).ravel()
+        got = np.zeros(want.size, np.float32)
+        call("selfsup_encoder_param_read", loaded, i,
+             got.ctypes.data_as(c.c_void_p), c.c_int64(got.size))
+        if not np.array_equal(got, want):
+            raise SystemExit(f"{args.output}: {name} did not round-trip")
+    lib.selfsup_encoder_destroy(loaded)
+    print(f"{args.output}: {len(names)} tensors from {args.input} "
+          f"({saved['spec']}, normalisation mean {saved['mean']:.4f} "
+          f"std {saved['std']:.4f}), checked")
+
+
+if __name__ == "__main__":
+    main()
