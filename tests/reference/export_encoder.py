@@ -16,6 +16,7 @@ script fails unless they are equal to the bit. Not run by CI.
 """
 import argparse
 import ctypes as c
+import os
 
 import numpy as np
 import torch
@@ -28,7 +29,10 @@ def main():
     p.add_argument("output", help="libselfsup encoder file to write")
     args = p.parse_args()
 
-    saved = torch.load(args.input)
+    try:
+        saved = torch.load(args.input)
+    except (OSError, RuntimeError) as e:
+        raise SystemExit(f"{args.input}: {e}")
     state = saved["encoder"]
     lib = c.CDLL(args.lib)
     lib.selfsup_last_error.restype = c.c_char_p
@@ -65,7 +69,8 @@ def main():
         raise SystemExit(f"{args.input}: tensors the library's "
                          f"{saved['spec']} does not have: {unused[:5]}")
 
-    channels = int(saved["spec"].split("in_channels=")[1].split(",")[0])
+    # The stem's weight is the first 4-d tensor: (out, in, kh, kw).
+    channels = next(v.shape[1] for v in state.values() if v.dim() == 4)
     mean = (c.c_float * channels)(*[saved["mean"]] * channels)
     std = (c.c_float * channels)(*[saved["std"]] * channels)
     call("selfsup_learner_set_input_normalization", learner, mean, std)
@@ -80,7 +85,9 @@ def main():
         call("selfsup_encoder_param_read", loaded, i,
              got.ctypes.data_as(c.c_void_p), c.c_int64(got.size))
         if not np.array_equal(got, want):
-            raise SystemExit(f"{args.output}: {name} did not round-trip")
+            os.remove(args.output)
+            raise SystemExit(f"{args.output}: {name} did not round-trip "
+                             "(file removed)")
     lib.selfsup_encoder_destroy(loaded)
     print(f"{args.output}: {len(names)} tensors from {args.input} "
           f"({saved['spec']}, normalisation mean {saved['mean']:.4f} "
