@@ -17,9 +17,13 @@ script fails unless they are equal to the bit. Not run by CI.
 import argparse
 import ctypes as c
 import os
+import sys
 
 import numpy as np
 import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from paired import Library  # noqa: E402
 
 
 def main():
@@ -34,34 +38,23 @@ def main():
     except (OSError, RuntimeError) as e:
         raise SystemExit(f"{args.input}: {e}")
     state = saved["encoder"]
-    lib = c.CDLL(args.lib)
-    lib.selfsup_last_error.restype = c.c_char_p
-    lib.selfsup_encoder_param_name.restype = c.c_char_p
-    lib.selfsup_learner_encoder.restype = c.c_void_p
-
-    def call(name, *call_args):
-        if getattr(lib, name)(*call_args) != 0:
-            raise SystemExit(f"{name}: {lib.selfsup_last_error().decode()}")
-
-    def params(encoder):
-        for i in range(lib.selfsup_encoder_param_count(encoder)):
-            yield i, lib.selfsup_encoder_param_name(encoder, i).decode()
+    lib = Library(args.lib)
 
     cfg, learner = c.c_void_p(), c.c_void_p()
-    call("selfsup_learner_config_create", c.byref(cfg), b"vicreg")
-    call("selfsup_learner_config_set", cfg, b"encoder",
-         saved["spec"].encode())
-    call("selfsup_learner_create", c.byref(learner), cfg)
-    lib.selfsup_learner_config_destroy(cfg)
-    encoder = c.c_void_p(lib.selfsup_learner_encoder(learner))
+    lib("selfsup_learner_config_create", c.byref(cfg), b"vicreg")
+    lib("selfsup_learner_config_set", cfg, b"encoder",
+        saved["spec"].encode())
+    lib("selfsup_learner_create", c.byref(learner), cfg)
+    lib.c.selfsup_learner_config_destroy(cfg)
+    encoder = c.c_void_p(lib.c.selfsup_learner_encoder(learner))
 
     names = set()
-    for i, name in params(encoder):
+    for i, name in lib.params(encoder):
         if name not in state:
             raise SystemExit(f"{args.input} has no tensor {name!r}")
         v = np.ascontiguousarray(state[name].numpy(), dtype=np.float32)
-        call("selfsup_encoder_param_write", encoder, i,
-             v.ctypes.data_as(c.c_void_p), c.c_int64(v.size))
+        lib("selfsup_encoder_param_write", encoder, i,
+            v.ctypes.data_as(c.c_void_p), c.c_int64(v.size))
         names.add(name)
     unused = [k for k in state
               if k not in names and not k.endswith("num_batches_tracked")]
@@ -73,22 +66,22 @@ def main():
     channels = next(v.shape[1] for v in state.values() if v.dim() == 4)
     mean = (c.c_float * channels)(*[saved["mean"]] * channels)
     std = (c.c_float * channels)(*[saved["std"]] * channels)
-    call("selfsup_learner_set_input_normalization", learner, mean, std)
-    call("selfsup_learner_export_encoder", learner, args.output.encode())
-    lib.selfsup_learner_destroy(learner)
+    lib("selfsup_learner_set_input_normalization", learner, mean, std)
+    lib("selfsup_learner_export_encoder", learner, args.output.encode())
+    lib.c.selfsup_learner_destroy(learner)
 
     loaded = c.c_void_p()
-    call("selfsup_encoder_load", c.byref(loaded), args.output.encode())
-    for i, name in params(loaded):
+    lib("selfsup_encoder_load", c.byref(loaded), args.output.encode())
+    for i, name in lib.params(loaded):
         want = state[name].numpy().astype(np.float32).ravel()
         got = np.zeros(want.size, np.float32)
-        call("selfsup_encoder_param_read", loaded, i,
-             got.ctypes.data_as(c.c_void_p), c.c_int64(got.size))
+        lib("selfsup_encoder_param_read", loaded, i,
+            got.ctypes.data_as(c.c_void_p), c.c_int64(got.size))
         if not np.array_equal(got, want):
             os.remove(args.output)
             raise SystemExit(f"{args.output}: {name} did not round-trip "
                              "(file removed)")
-    lib.selfsup_encoder_destroy(loaded)
+    lib.c.selfsup_encoder_destroy(loaded)
     print(f"{args.output}: {len(names)} tensors from {args.input} "
           f"({saved['spec']}, normalisation mean {saved['mean']:.4f} "
           f"std {saved['std']:.4f}), checked")
