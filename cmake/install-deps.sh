@@ -3,9 +3,13 @@
 # test and run its main job. Asks apt only when something is missing.
 # ocl-icd-opencl-dev is only a Recommends of libdnnl-dev, but Debian's oneDNN
 # is built with the OpenCL GPU runtime and its CMake package requires it.
+# The fuzz preset builds with clang against GCC's libgomp (the runtime oneDNN
+# uses); clang does not search GCC's include directory, so libomp-14-dev
+# provides the omp.h it compiles with (the omp_* calls the library makes are
+# the same functions in both runtimes; only libgomp is linked).
 set -eu
 packages="cmake make gcc pkg-config libdnnl-dev ocl-icd-opencl-dev check zlib1g-dev
-          abigail-tools binutils clang libclang-rt-14-dev
+          abigail-tools binutils clang libclang-rt-14-dev libomp-14-dev
           dataset-fashion-mnist"
 missing=""
 for p in $packages; do
