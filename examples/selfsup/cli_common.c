@@ -76,6 +76,14 @@ const char *cli_get(const cli_option *opts, const char *name)
     return NULL;
 }
 
+bool cli_given(const cli_option *opts, const char *name)
+{
+    for (const cli_option *o = opts; o->name; o++)
+        if (strcmp(o->name, name) == 0)
+            return o->value != NULL;
+    return false;
+}
+
 bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
                  int64_t hi, int64_t *out)
 {

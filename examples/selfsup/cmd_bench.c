@@ -11,18 +11,70 @@ static int compare_doubles(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Median seconds of a training step of l on synthetic size x size images,
+ * after warmup untimed steps. */
+static int time_steps(selfsup_learner *l, int64_t size, int64_t steps,
+                      int64_t warmup, double *median_seconds, int verbose)
+{
+    int64_t batch = 0, n_views = 0;
+    char number[32];
+    if (selfsup_learner_config_value(l, "batch_size", number, sizeof number) ==
+        SELFSUP_OK)
+        batch = strtoll(number, NULL, 10);
+    if (selfsup_learner_config_value(l, "views", number, sizeof number) ==
+        SELFSUP_OK)
+        n_views = strtoll(number, NULL, 10);
+    selfsup_tensor *views[SELFSUP_ENCODER_MAX_VIEWS] = {NULL};
+    double *times = calloc((size_t)steps, sizeof *times);
+    if (!times || n_views < 2 || n_views > SELFSUP_ENCODER_MAX_VIEWS) {
+        free(times);
+        return cli_fail("timing training steps", SELFSUP_ERR_OUT_OF_MEMORY);
+    }
+    const selfsup_encoder *e = selfsup_learner_encoder(l);
+    const int64_t dims[4] = {batch, selfsup_encoder_input_channels(e), size,
+                             size};
+    selfsup_status s = SELFSUP_OK;
+    for (int v = 0; v < n_views && s == SELFSUP_OK; v++) {
+        s = selfsup_tensor_create(&views[v], 4, dims);
+        if (s == SELFSUP_OK)
+            s = selfsup_tensor_fill_normal(views[v], (uint64_t)v + 1, 0, 1);
+    }
+    for (int64_t i = 0; s == SELFSUP_OK && i < warmup + steps; i++) {
+        float loss;
+        double t0 = cli_now();
+        s = selfsup_learner_step(l, (int)n_views,
+                                 (const selfsup_tensor *const *)views, &loss);
+        double dt = cli_now() - t0;
+        if (i >= warmup)
+            times[i - warmup] = dt;
+        if (verbose && s == SELFSUP_OK)
+            printf("step %lld%s: %.3f s, %.1f images/s, loss %.4f\n",
+                   (long long)i + 1, i < warmup ? " (warm-up)" : "", dt,
+                   (double)batch / dt, (double)loss);
+    }
+    int rc = CLI_OK;
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("training step", s);
+    } else {
+        qsort(times, (size_t)steps, sizeof *times, compare_doubles);
+        *median_seconds = steps % 2
+                              ? times[steps / 2]
+                              : (times[steps / 2 - 1] + times[steps / 2]) / 2;
+    }
+    free(times);
+    for (int v = 0; v < n_views; v++)
+        selfsup_tensor_destroy(views[v]);
+    return rc;
+}
+
 int cli_measure_step(const char *method, const char *encoder, int64_t batch,
                      int64_t size, int64_t steps, int64_t warmup,
                      double *median_seconds, int verbose)
 {
     selfsup_learner_config *c = NULL;
     selfsup_learner *l = NULL;
-    selfsup_tensor *views[2] = {NULL, NULL};
-    double *times = calloc((size_t)steps, sizeof *times);
-    int rc = CLI_OK;
     char number[32];
-    selfsup_status s = times ? selfsup_learner_config_create(&c, method)
-                             : SELFSUP_ERR_OUT_OF_MEMORY;
+    selfsup_status s = selfsup_learner_config_create(&c, method);
     if (s == SELFSUP_OK && encoder)
         s = selfsup_learner_config_set(c, "encoder", encoder);
     snprintf(number, sizeof number, "%lld", (long long)batch);
@@ -33,42 +85,9 @@ int cli_measure_step(const char *method, const char *encoder, int64_t batch,
         s = selfsup_learner_config_set(c, "total_steps", number);
     if (s == SELFSUP_OK)
         s = selfsup_learner_create(&l, c);
-    if (s != SELFSUP_OK) {
-        rc = cli_fail("making the learner", s);
-        goto done;
-    }
-    const selfsup_encoder *e = selfsup_learner_encoder(l);
-    const int64_t dims[4] = {batch, selfsup_encoder_input_channels(e), size,
-                             size};
-    for (int v = 0; v < 2 && s == SELFSUP_OK; v++) {
-        s = selfsup_tensor_create(&views[v], 4, dims);
-        if (s == SELFSUP_OK)
-            s = selfsup_tensor_fill_normal(views[v], (uint64_t)v + 1, 0, 1);
-    }
-    for (int64_t i = 0; s == SELFSUP_OK && i < warmup + steps; i++) {
-        float loss;
-        double t0 = cli_now();
-        s = selfsup_learner_step(l, 2, (const selfsup_tensor *const *)views,
-                                 &loss);
-        double dt = cli_now() - t0;
-        if (i >= warmup)
-            times[i - warmup] = dt;
-        if (verbose && s == SELFSUP_OK)
-            printf("step %lld%s: %.3f s, %.1f images/s, loss %.4f\n",
-                   (long long)i + 1, i < warmup ? " (warm-up)" : "", dt,
-                   (double)batch / dt, (double)loss);
-    }
-    if (s != SELFSUP_OK) {
-        rc = cli_fail("training step", s);
-        goto done;
-    }
-    qsort(times, (size_t)steps, sizeof *times, compare_doubles);
-    *median_seconds = steps % 2 ? times[steps / 2]
-                                : (times[steps / 2 - 1] + times[steps / 2]) / 2;
-done:
-    free(times);
-    selfsup_tensor_destroy(views[0]);
-    selfsup_tensor_destroy(views[1]);
+    int rc = s == SELFSUP_OK
+                 ? time_steps(l, size, steps, warmup, median_seconds, verbose)
+                 : cli_fail("making the learner", s);
     selfsup_learner_destroy(l);
     selfsup_learner_config_destroy(c);
     return rc;
@@ -78,7 +97,7 @@ int cmd_bench(int argc, char **argv)
 {
     cli_option opts[] = {
         {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", "byol"},
+         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
         {"encoder", NULL, false, "encoder spec",
          "resnet18:width=16,in_channels=1"},
         {"batch", NULL, false, "batch size", "256"},

@@ -5,19 +5,11 @@
 #include "cli_eval.h"
 #include "commands.h"
 
-/* The method the demo trains by default, with its reference recipe: of
- * the methods measured at a few minutes' budget (docs/benchmarks.md,
- * "training"), GroCo learns fastest (81.3% kNN after one epoch, 82.7%
- * after five) and has the fastest step; side by side for the same three
- * minutes on one contended core each, it ended at 77.8% kNN where VICReg,
- * the earlier default, ended at 77.0%. */
-#define DEMO_METHOD "groco"
-
 int cmd_demo(int argc, char **argv)
 {
     cli_option opts[] = {
         {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", DEMO_METHOD},
+         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
         {"minutes", NULL, false, "training time", "3"},
         {"threads", NULL, false, "threads (0: all processors)", "0"},
         {"out", NULL, false, "output directory", "out/demo"},
@@ -41,30 +33,23 @@ int cmd_demo(int argc, char **argv)
         (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
         return cli_fail("--threads", s);
 
-    /* The schedules need the run's length: measure a step first and plan
-     * as many steps as fit in the time asked for. */
-    printf("libselfsup %s demo: measuring the training speed on %d "
-           "threads...\n",
-           selfsup_version_string(), selfsup_get_num_threads());
-    double step_seconds;
-    const char *method = cli_get(opts, "method");
-    rc = cli_measure_step(method, NULL, 256, 28, 3, 1, &step_seconds, 0);
-    if (rc != CLI_OK)
-        return rc;
+    /* The schedules need the run's length: the trainer measures a step
+     * and plans as many steps as fit in the time asked for. */
+    printf("libselfsup %s demo: training %s for %g minutes on %d threads\n",
+           selfsup_version_string(), cli_get(opts, "method"), minutes,
+           selfsup_get_num_threads());
     cli_train_plan plan = {0};
-    plan.method = method;
-    plan.data = opts[4].value;
+    plan.method = cli_get(opts, "method");
+    plan.data = cli_get(opts, "data");
     plan.augment = "fmnist";
     plan.out = cli_get(opts, "out");
     plan.batch = 256;
     plan.views = 2;
     plan.epochs = 1;
-    plan.max_steps = (int64_t)fmax(10, minutes * 60 / step_seconds);
+    plan.time_budget = minutes * 60;
+    plan.plan_to_budget = true;
     plan.knn_k = 200;
     plan.knn_t = 0.1f;
-    printf("%.2f s a step: planning %lld steps of 256 images (%.1f epochs)\n",
-           step_seconds, (long long)plan.max_steps,
-           (double)plan.max_steps * 256 / 60000);
     rc = cli_train_run(&plan);
     if (rc != CLI_OK)
         return rc;

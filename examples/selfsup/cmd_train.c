@@ -100,6 +100,132 @@ static int save_all(const selfsup_learner *l, const char *out)
     return CLI_OK;
 }
 
+/* Evaluations a run of steps makes: after every eval_every-th epoch and
+ * after the last step. */
+static int64_t evals_in(int64_t steps, int64_t per_epoch, int64_t eval_every)
+{
+    if (eval_every <= 0)
+        return 0;
+    int64_t at_epochs = steps / per_epoch / eval_every;
+    return at_epochs + (steps % (per_epoch * eval_every) != 0);
+}
+
+static int set_total_steps(selfsup_learner_config *c, int64_t steps)
+{
+    char number[32];
+    snprintf(number, sizeof number, "%lld", (long long)steps);
+    return set_from(c, "total_steps", number);
+}
+
+/* Mean seconds of a whole training step of l: the loader's batch (its
+ * augmentation shares the cores) and the step, over TIMED steps after one
+ * untimed, whose time is *first (a new learner's first step also makes its
+ * oneDNN primitives). Rewinds the loader to the run's first batch. */
+static int time_real_steps(selfsup_learner *l, selfsup_loader *loader,
+                           int n_views, double *mean, double *first)
+{
+    enum { TIMED = 6 };
+    double times[TIMED];
+    selfsup_status s = SELFSUP_OK;
+    for (int i = 0; i <= TIMED && s == SELFSUP_OK; i++) {
+        selfsup_tensor *const *batch;
+        float loss;
+        double t0 = cli_now();
+        s = selfsup_loader_next(loader, &batch, NULL, NULL);
+        if (s == SELFSUP_OK)
+            s = selfsup_learner_step(
+                l, n_views, (const selfsup_tensor *const *)batch, &loss);
+        if (i > 0)
+            times[i - 1] = cli_now() - t0;
+        else
+            *first = cli_now() - t0;
+    }
+    if (s == SELFSUP_OK)
+        s = selfsup_loader_seek(loader, 0, 0);
+    if (s != SELFSUP_OK)
+        return cli_fail("timing a training step", s);
+    /* The mean, not the median: the run pays for its slow steps too. */
+    *mean = 0;
+    for (int i = 0; i < TIMED; i++)
+        *mean += times[i] / TIMED;
+    return CLI_OK;
+}
+
+/* Fits the run to plan->time_budget seconds counted from started: times
+ * the kNN monitor on the initial encoder (its figure is the run's step-0
+ * point, *init_knn) and a few steps of a learner made from the config, fed
+ * by the run's loader, then sets total_steps to what leaves the budget for
+ * the steps and every evaluation. The recipe can depend on total_steps, so
+ * a plan that changes it is timed again. */
+static int plan_to_budget(selfsup_learner_config *config,
+                          const cli_train_plan *plan, selfsup_loader *loader,
+                          int64_t per_epoch, const cli_eval_data *eval,
+                          const cli_eval_options *eval_opts, double started,
+                          double *init_knn, int64_t *total)
+{
+    double step_s = 0, eval_s = 0;
+    int64_t steps = per_epoch;
+    char timed_recipe[16] = "", recipe[16] = "";
+    int rc = set_total_steps(config, steps);
+    for (int pass = 0; pass < 2 && rc == CLI_OK; pass++) {
+        selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
+        if (strcmp(recipe, timed_recipe) == 0)
+            break;
+        selfsup_learner *probe = NULL;
+        selfsup_status s = selfsup_learner_create(&probe, config);
+        if (s != SELFSUP_OK)
+            return cli_fail("making the learner", s);
+        if (plan->eval_every > 0 && pass == 0) {
+            double t0 = cli_now();
+            rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(probe),
+                              eval, eval_opts, init_knn);
+            eval_s = cli_now() - t0;
+        }
+        double first_s = 0;
+        if (rc == CLI_OK)
+            rc = time_real_steps(probe, loader, (int)plan->views, &step_s,
+                                 &first_s);
+        selfsup_learner_destroy(probe);
+        snprintf(timed_recipe, sizeof timed_recipe, "%s", recipe);
+        /* The run's learner pays the first step's set-up again; steps
+         * vary, so 3% of the rest is left as a margin. */
+        double left =
+            (plan->time_budget - (cli_now() - started) - (first_s - step_s)) *
+            0.97;
+        for (int i = 0; i < 4 && rc == CLI_OK; i++)
+            steps = (int64_t)((left - (double)evals_in(steps, per_epoch,
+                                                       plan->eval_every) *
+                                          eval_s) /
+                              step_s);
+        if (steps < 1)
+            steps = 1;
+        if (rc == CLI_OK)
+            rc = set_total_steps(config, steps);
+    }
+    if (rc != CLI_OK)
+        return rc;
+    printf("planned for %gs: %.3f s a step, %.1f s an evaluation: %lld "
+           "steps (%.2f epochs, %s recipe)\n",
+           plan->time_budget, step_s, eval_s, (long long)steps,
+           (double)steps / (double)per_epoch, recipe);
+    *total = steps;
+    return CLI_OK;
+}
+
+/* The views of every image of the run and the loader that batches them. */
+static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
+                       int64_t batch, int64_t n_views, uint64_t seed,
+                       selfsup_views **views, selfsup_loader **loader)
+{
+    selfsup_status s = selfsup_views_create(views, plan->augment, (int)n_views,
+                                            selfsup_dataset_height(train));
+    if (s != SELFSUP_OK)
+        return cli_fail("--augment", s);
+    s = selfsup_loader_create(loader, train, *views, batch, seed,
+                              "loader:drop_last=1,prefetch=2,shuffle=1");
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("making the loader", s);
+}
+
 int cli_train_run(const cli_train_plan *plan)
 {
     int rc = CLI_OK;
@@ -113,6 +239,9 @@ int cli_train_run(const cli_train_plan *plan)
     cli_series loss_curve = {0}, knn_curve = {0};
     selfsup_status s;
     char path[4096];
+    /* A time budget counts from here: planning and evaluations spend it. */
+    double started = cli_now(), init_knn = NAN, planned_for = NAN;
+    cli_eval_options eval_opts = {plan->knn_k, plan->knn_t, false, false};
 
     if (!cli_make_dir(plan->out))
         return CLI_FAILED;
@@ -176,6 +305,11 @@ int cli_train_run(const cli_train_plan *plan)
         snprintf(number, sizeof number, "%llu", (unsigned long long)plan->seed);
         if (rc == CLI_OK)
             rc = set_from(config, "seed", number);
+        /* The recipe follows the run's length in epochs of these images. */
+        snprintf(number, sizeof number, "%lld",
+                 (long long)selfsup_dataset_count(train));
+        if (rc == CLI_OK)
+            rc = set_from(config, "dataset_size", number);
         int64_t per_epoch = selfsup_dataset_count(train) / plan->batch;
         if (per_epoch < 1) {
             fprintf(stderr,
@@ -185,11 +319,22 @@ int cli_train_run(const cli_train_plan *plan)
                     (long long)selfsup_dataset_count(train));
             rc = CLI_USAGE;
         }
-        snprintf(number, sizeof number, "%lld",
-                 (long long)(plan->max_steps > 0 ? plan->max_steps
-                                                 : per_epoch * plan->epochs));
+        int64_t total =
+            plan->max_steps > 0 ? plan->max_steps : per_epoch * plan->epochs;
+        if (rc == CLI_OK && plan->plan_to_budget && plan->time_budget > 0 &&
+            plan->max_steps <= 0) {
+            if (plan->eval_every > 0)
+                rc = cli_eval_data_open(&eval, plan->data, plan->limit);
+            if (rc == CLI_OK)
+                rc = make_loader(plan, train, plan->batch, plan->views,
+                                 plan->seed, &views, &loader);
+            if (rc == CLI_OK)
+                rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
+                                    &eval_opts, started, &init_knn, &total);
+            planned_for = plan->time_budget;
+        }
         if (rc == CLI_OK)
-            rc = set_from(config, "total_steps", number);
+            rc = set_total_steps(config, total);
         if (rc != CLI_OK)
             goto done;
         s = selfsup_learner_create(&learner, config);
@@ -203,12 +348,9 @@ int cli_train_run(const cli_train_plan *plan)
     int64_t total = config_int(learner, "total_steps");
     int64_t n_views = config_int(learner, "views");
     uint64_t seed = (uint64_t)config_int(learner, "seed");
-    s = selfsup_views_create(&views, plan->augment, (int)n_views,
-                             selfsup_dataset_height(train));
-    if (s != SELFSUP_OK) {
-        rc = cli_fail("--augment", s);
+    if (!loader && (rc = make_loader(plan, train, batch, n_views, seed, &views,
+                                     &loader)) != CLI_OK)
         goto done;
-    }
     /* Exports then tell `selfsup embed` how the images were prepared. */
     float mean[4], std[4];
     s = selfsup_views_normalization(views, train, mean, std);
@@ -216,12 +358,6 @@ int cli_train_run(const cli_train_plan *plan)
         s = selfsup_learner_set_input_normalization(learner, mean, std);
     if (s != SELFSUP_OK) {
         rc = cli_fail("recording the input normalisation", s);
-        goto done;
-    }
-    s = selfsup_loader_create(&loader, train, views, batch, seed,
-                              "loader:drop_last=1,prefetch=2,shuffle=1");
-    if (s != SELFSUP_OK) {
-        rc = cli_fail("making the loader", s);
         goto done;
     }
     int64_t per_epoch = selfsup_loader_batches_per_epoch(loader);
@@ -233,8 +369,7 @@ int cli_train_run(const cli_train_plan *plan)
         goto done;
     }
 
-    cli_eval_options eval_opts = {plan->knn_k, plan->knn_t, false, false};
-    if (plan->eval_every > 0) {
+    if (plan->eval_every > 0 && !eval.train) {
         rc = cli_eval_data_open(&eval, plan->data, plan->limit);
         if (rc != CLI_OK)
             goto done;
@@ -259,12 +394,18 @@ int cli_train_run(const cli_train_plan *plan)
     sa.sa_handler = on_sigint;
     sigaction(SIGINT, &sa, &old_sa);
     interrupted = 0;
-    double started = cli_now();
+    /* A planned run finishes its schedule unless its steps slow down by a
+     * tenth; otherwise the budget is a hard stop. */
+    double stop_after =
+        isnan(planned_for) ? plan->time_budget : 1.1 * plan->time_budget;
     if (plan->eval_every > 0 && step == 0) {
-        /* Step 0 is the random-init encoder: its kNN is the baseline. */
-        double top1;
-        rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(learner),
-                          &eval, &eval_opts, &top1);
+        /* Step 0 is the random-init encoder: its kNN is the baseline (the
+         * planner measured it on the same initial encoder). */
+        double top1 = init_knn;
+        if (isnan(top1))
+            rc = cli_eval_knn(
+                (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
+                &eval_opts, &top1);
         if (rc != CLI_OK)
             goto restore_signal;
         random_knn = top1;
@@ -340,9 +481,9 @@ int cli_train_run(const cli_train_plan *plan)
                    (long long)step, plan->out);
             break;
         }
-        if (plan->time_budget > 0 && cli_now() - started > plan->time_budget) {
-            printf("\ntime budget of %gs reached at step %lld\n",
-                   plan->time_budget, (long long)step);
+        if (plan->time_budget > 0 && cli_now() - started > stop_after) {
+            printf("\ntime budget of %gs reached at step %lld\n", stop_after,
+                   (long long)step);
             break;
         }
     }
@@ -381,7 +522,7 @@ int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
         {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", "byol"},
+         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
         {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
          "/usr/share/datasets/fashion-mnist"},
         {"encoder", NULL, false, "encoder spec",
@@ -403,7 +544,10 @@ int cmd_train(int argc, char **argv)
          NULL},
         {"eval-every", NULL, false, "kNN evaluation every N epochs (0: never)",
          "1"},
-        {"time-budget", NULL, false, "stop after this many seconds", NULL},
+        {"time-budget", NULL, false,
+         "seconds the run may take: without --epochs, the steps and the "
+         "schedule are planned to end with it; with --epochs, a hard stop",
+         NULL},
         {"limit", NULL, false, "train on the first N images only", NULL},
         {"knn-k", NULL, false, "neighbours of the kNN monitor", "200"},
         {"knn-t", NULL, false, "temperature of the kNN monitor", "0.1"},
@@ -469,5 +613,6 @@ int cmd_train(int argc, char **argv)
     plan.knn_k = (int)knn_k;
     plan.knn_t = (float)knn_t;
     plan.time_budget = budget;
+    plan.plan_to_budget = budget > 0 && !cli_given(opts, "epochs");
     return cli_train_run(&plan);
 }

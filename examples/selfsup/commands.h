@@ -2,7 +2,14 @@
 #ifndef SELFSUP_COMMANDS_H
 #define SELFSUP_COMMANDS_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+#include <selfsup/selfsup.h>
+
+/* The method every subcommand trains unless told otherwise: the one that
+ * learns most per CPU-minute at the budgets measured (docs/training.md). */
+#define CLI_DEFAULT_METHOD "groco"
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
@@ -22,6 +29,10 @@ typedef struct cli_train_plan {
     int knn_k;
     float knn_t;
     double time_budget;
+    /* With time_budget > 0 and no max_steps: measure a step and the kNN
+     * monitor, then plan as many steps as end the schedule with the
+     * budget (otherwise the budget only stops the run). */
+    bool plan_to_budget;
 } cli_train_plan;
 
 int cli_train_run(const cli_train_plan *plan);

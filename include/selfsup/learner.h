@@ -31,16 +31,24 @@ selfsup_learner_config_create(selfsup_learner_config **out, const char *method);
 SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
 
 /* Sets one key from its text, checked at once: unknown keys and bad values
- * give SELFSUP_ERR_INVALID_ARGUMENT naming both. Keys: encoder, projector,
- * predictor, objective, optimizer, lr, lr_scaling (linear|none), batch_size,
- * total_steps, warmup_steps, final_lr_ratio, ema_base, views, seed,
- * predictor_fixed_lr, precision. */
+ * give SELFSUP_ERR_INVALID_ARGUMENT naming both. Keys (docs/training.md):
+ * encoder, projector, predictor, objective, optimizer, lr, lr_batch,
+ * batch_size, total_steps, warmup_fraction, final_lr_ratio, ema_base,
+ * views, seed, predictor_fixed_lr, stop_gradient, recipe, dataset_size.
+ *
+ * recipe is "paper", "short" or "auto" (the default): which of the
+ * method's recipes fills the keys the caller does not set. "auto" takes
+ * the short-run recipe when total_steps x batch_size / dataset_size is at
+ * most 20 epochs, and the paper's when it is longer or dataset_size is 0
+ * (unknown, the default). A key set here always keeps its value. */
 SELFSUP_API selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
                                                       const char *key,
                                                       const char *value);
 
-/* Copies the key's current text (NUL-terminated) into buf; fails with
- * SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in cap bytes. */
+/* Copies the key's current text (NUL-terminated) into buf: the value a
+ * learner made from c now would run with (recipe resolved to "paper" or
+ * "short"). Fails with SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in
+ * cap bytes. */
 SELFSUP_API selfsup_status selfsup_learner_config_get(
     const selfsup_learner_config *c, const char *key, char *buf, size_t cap);
 

@@ -143,6 +143,8 @@ selfsup_status selfsup_learner_create(selfsup_learner **out,
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                        "cannot allocate the learner");
     l->config = *c;
+    selfsup__config_resolve(&l->config);
+    c = &l->config;
     l->n_views = views;
     l->total_steps = selfsup__config_int(c, SELFSUP__KEY_TOTAL_STEPS);
     l->warmup_steps =

@@ -186,7 +186,14 @@ static selfsup_status config_from_file(const selfsup__ckpt_reader *r,
         const char *value;
         const char *key = selfsup_learner_config_key(c, k);
         snprintf(name, sizeof name, "learner/config/%s", key);
-        selfsup_status s = selfsup__ckpt_get_string(r, name, &value);
+        selfsup_status s = SELFSUP_OK;
+        if ((k == SELFSUP__KEY_RECIPE || k == SELFSUP__KEY_DATASET_SIZE) &&
+            selfsup__ckpt_find(r, name) < 0)
+            /* Files from before these keys hold every resolved value: the
+             * recipe they name is the one they ran. */
+            value = k == SELFSUP__KEY_RECIPE ? "paper" : "0";
+        else
+            s = selfsup__ckpt_get_string(r, name, &value);
         if (s == SELFSUP_OK)
             s = selfsup_learner_config_set(c, key, value);
         if (s != SELFSUP_OK) {

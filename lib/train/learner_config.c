@@ -17,7 +17,8 @@ typedef enum value_type {
     TYPE_DOUBLE,
     TYPE_INT,
     TYPE_U64,
-    TYPE_BOOL
+    TYPE_BOOL,
+    TYPE_RECIPE /* auto, paper or short */
 } value_type;
 
 typedef struct key_desc {
@@ -43,7 +44,11 @@ static const key_desc KEYS[SELFSUP__KEY_COUNT] = {
     [SELFSUP__KEY_SEED] = {"seed", TYPE_U64, 0, 0},
     [SELFSUP__KEY_PREDICTOR_FIXED_LR] = {"predictor_fixed_lr", TYPE_BOOL, 0, 1},
     [SELFSUP__KEY_STOP_GRADIENT] = {"stop_gradient", TYPE_BOOL, 0, 1},
+    [SELFSUP__KEY_RECIPE] = {"recipe", TYPE_RECIPE, 0, 0},
+    [SELFSUP__KEY_DATASET_SIZE] = {"dataset_size", TYPE_INT, 0, 1e12},
 };
+
+static const char *const RECIPE_NAMES[] = {"paper", "short"};
 
 static const char *const METHOD_NAMES[] = {"byol",   "simsiam", "vicreg",
                                            "simclr", "barlow",  "groco"};
@@ -73,6 +78,8 @@ static const recipe COMMON = {{
     [SELFSUP__KEY_SEED] = "0",
     [SELFSUP__KEY_PREDICTOR_FIXED_LR] = "0",
     [SELFSUP__KEY_STOP_GRADIENT] = "1",
+    [SELFSUP__KEY_RECIPE] = "auto",
+    [SELFSUP__KEY_DATASET_SIZE] = "0",
 }};
 
 static const recipe RECIPES[] = {
@@ -125,6 +132,29 @@ static const recipe RECIPES[] = {
         [SELFSUP__KEY_OPTIMIZER] = "sgd:momentum=0.9,weight_decay=1e-6",
         [SELFSUP__KEY_LR] = "0.75",
         [SELFSUP__KEY_LR_BATCH] = "32",
+    }},
+};
+
+/* What a run of a few epochs needs instead (docs/training.md, "Short
+ * runs", has the held-out runs that chose each line); keys left NULL keep
+ * the paper's value. The papers' recipes start slowly: over five epochs
+ * BYOL's LARS recipe ends below its own random initialisation. */
+static const recipe SHORT_RECIPES[] = {
+    [SELFSUP__BYOL] = {{
+        [SELFSUP__KEY_OPTIMIZER] = "sgd:momentum=0.9,weight_decay=1e-4",
+        [SELFSUP__KEY_LR] = "0.06",
+        [SELFSUP__KEY_EMA_BASE] = "0.9",
+    }},
+    [SELFSUP__SIMSIAM] = {{
+        [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=4096,out=256,layers=2",
+        [SELFSUP__KEY_PREDICTOR] = "mlp:hidden=4096,out=256,layers=2",
+        [SELFSUP__KEY_LR] = "0.1",
+    }},
+    [SELFSUP__VICREG] = {{0}},
+    [SELFSUP__SIMCLR] = {{0}},
+    [SELFSUP__BARLOW] = {{0}},
+    [SELFSUP__GROCO] = {{
+        [SELFSUP__KEY_LR] = "1.0",
     }},
 };
 
@@ -187,6 +217,13 @@ static selfsup_status check_value(const key_desc *d, const char *text,
             return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
                                  "%s = \"%s\" is not 0 or 1", d->name, text);
         return SELFSUP_OK;
+    case TYPE_RECIPE:
+        if (strcmp(text, "auto") && strcmp(text, RECIPE_NAMES[0]) &&
+            strcmp(text, RECIPE_NAMES[1]))
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not auto, paper or short",
+                                 d->name, text);
+        return SELFSUP_OK;
     }
     return SELFSUP_OK;
 }
@@ -237,7 +274,38 @@ selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
                        key);
     SS_TRY(check_value(&KEYS[k], value, __func__));
     snprintf(c->text[k], sizeof c->text[k], "%s", value);
+    c->user_set |= UINT32_C(1) << k;
     return SELFSUP_OK;
+}
+
+static selfsup__recipe choose_recipe(const selfsup_learner_config *c)
+{
+    const char *r = c->text[SELFSUP__KEY_RECIPE];
+    if (strcmp(r, RECIPE_NAMES[SELFSUP__RECIPE_SHORT]) == 0)
+        return SELFSUP__RECIPE_SHORT;
+    if (strcmp(r, "auto") != 0)
+        return SELFSUP__RECIPE_PAPER;
+    int64_t n = selfsup__config_int(c, SELFSUP__KEY_DATASET_SIZE);
+    if (n <= 0)
+        return SELFSUP__RECIPE_PAPER;
+    double epochs = (double)selfsup__config_int(c, SELFSUP__KEY_TOTAL_STEPS) *
+                    (double)selfsup__config_int(c, SELFSUP__KEY_BATCH_SIZE) /
+                    (double)n;
+    return epochs <= SELFSUP__SHORT_RUN_MAX_EPOCHS ? SELFSUP__RECIPE_SHORT
+                                                   : SELFSUP__RECIPE_PAPER;
+}
+
+void selfsup__config_resolve(selfsup_learner_config *c)
+{
+    selfsup__recipe r = choose_recipe(c);
+    if (r == SELFSUP__RECIPE_SHORT)
+        for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
+            const char *v = SHORT_RECIPES[c->method].values[k];
+            if (v && !(c->user_set & (UINT32_C(1) << k)))
+                snprintf(c->text[k], sizeof c->text[k], "%s", v);
+        }
+    snprintf(c->text[SELFSUP__KEY_RECIPE], sizeof c->text[SELFSUP__KEY_RECIPE],
+             "%s", RECIPE_NAMES[r]);
 }
 
 selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
@@ -250,11 +318,20 @@ selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
     int k = find_key(key);
     if (k < 0)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "unknown key \"%s\"", key);
-    size_t n = strlen(c->text[k]);
-    if (n + 1 > cap)
+    /* What a learner made from c now would run. */
+    selfsup_learner_config *resolved = selfsup__malloc(sizeof *resolved);
+    if (!resolved)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "cannot allocate a config");
+    *resolved = *c;
+    selfsup__config_resolve(resolved);
+    size_t n = strlen(resolved->text[k]);
+    if (n + 1 > cap) {
+        selfsup__free(resolved);
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "%s needs %zu bytes, cap = %zu", key, n + 1, cap);
-    memcpy(buf, c->text[k], n + 1);
+    }
+    memcpy(buf, resolved->text[k], n + 1);
+    selfsup__free(resolved);
     return SELFSUP_OK;
 }
 

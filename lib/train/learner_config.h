@@ -35,13 +35,28 @@ typedef enum selfsup__config_key {
     SELFSUP__KEY_SEED,
     SELFSUP__KEY_PREDICTOR_FIXED_LR,
     SELFSUP__KEY_STOP_GRADIENT,
+    SELFSUP__KEY_RECIPE,
+    SELFSUP__KEY_DATASET_SIZE,
     SELFSUP__KEY_COUNT
 } selfsup__config_key;
 
 struct selfsup_learner_config {
     selfsup__method method;
     char text[SELFSUP__KEY_COUNT][SELFSUP__CONFIG_TEXT_MAX];
+    /* Bit k: key k was set by selfsup_learner_config_set, so the recipe
+     * chosen for the run's length leaves it alone. */
+    uint32_t user_set;
 };
+
+/* The recipes a method's keys can come from (docs/training.md). */
+typedef enum selfsup__recipe {
+    SELFSUP__RECIPE_PAPER,
+    SELFSUP__RECIPE_SHORT
+} selfsup__recipe;
+
+/* Runs of at most this many epochs take the short-run recipe under
+ * recipe=auto. */
+#define SELFSUP__SHORT_RUN_MAX_EPOCHS 20.0
 
 const char *selfsup__method_name(selfsup__method m);
 
@@ -54,6 +69,13 @@ int64_t selfsup__config_int(const selfsup_learner_config *c,
                             selfsup__config_key k);
 uint64_t selfsup__config_u64(const selfsup_learner_config *c,
                              selfsup__config_key k);
+
+/* Resolves recipe=auto by the run's length (total_steps x batch_size /
+ * dataset_size epochs; dataset_size 0, unknown, gives the paper's recipe)
+ * and fills every key the caller did not set from the recipe chosen. After
+ * it, recipe is "paper" or "short" and the config is what the learner
+ * runs. */
+void selfsup__config_resolve(selfsup_learner_config *c);
 
 /* The learning rate after scaling: lr * batch_size / lr_batch. */
 double selfsup__config_peak_lr(const selfsup_learner_config *c);

@@ -67,7 +67,7 @@ run() {
         --eval-every 0 --threads 1 --out "$out/$name" "$@" > /dev/null
 }
 run plain
-run warm --set "warmup_fraction=0.5;predictor=mlp:hidden=64,out=2048,layers=2"
+run warm --set "warmup_fraction=0.5;predictor=mlp:hidden=64,out=256,layers=2"
 plain=$(first_lr "$out/plain")
 warm=$(first_lr "$out/warm")
 echo "first-step lr: $plain without a warmup, $warm with warmup_fraction 0.5"

@@ -298,6 +298,73 @@ static void assert_norm(const selfsup_encoder *e, float mean, float std)
     ck_assert(m == mean && s == std);
 }
 
+static void assert_key(const selfsup_learner_config *c, const char *key,
+                       const char *want)
+{
+    char buf[256];
+    ss_assert_ok(selfsup_learner_config_get(c, key, buf, sizeof buf));
+    ck_assert_msg(strcmp(buf, want) == 0, "%s is \"%s\", not \"%s\"", key, buf,
+                  want);
+}
+
+/* recipe=auto takes the short-run recipe for runs of at most 20 epochs of
+ * dataset_size images and the paper's otherwise (or when the size is
+ * unknown); keys the caller set are never replaced; what config_get
+ * reports is what the learner runs, and a checkpoint keeps it. */
+START_TEST(recipe_follows_the_run_length)
+{
+    selfsup_learner_config *c;
+    ss_assert_ok(selfsup_learner_config_create(&c, "byol"));
+    assert_key(c, "recipe", "paper"); /* dataset_size 0: unknown */
+    assert_key(c, "lr", "0.2");
+    ss_assert_ok(selfsup_learner_config_set(c, "dataset_size", "60000"));
+    ss_assert_ok(selfsup_learner_config_set(c, "batch_size", "256"));
+    ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4687"));
+    assert_key(c, "recipe", "short"); /* 19.998 epochs */
+    assert_key(c, "lr", "0.06");
+    assert_key(c, "ema_base", "0.9");
+    assert_key(c, "optimizer", "sgd:momentum=0.9,weight_decay=1e-4");
+    ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4688"));
+    assert_key(c, "recipe", "paper"); /* 20.003 epochs */
+    assert_key(c, "lr", "0.2");
+    ss_assert_ok(selfsup_learner_config_set(c, "recipe", "short"));
+    ss_assert_ok(selfsup_learner_config_set(c, "lr", "0.03"));
+    assert_key(c, "lr", "0.03");
+    assert_key(c, "ema_base", "0.9");
+    ss_assert_fails(selfsup_learner_config_set(c, "recipe", "long"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "recipe = \"long\"");
+    ss_assert_fails(selfsup_learner_config_set(c, "dataset_size", "-1"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "dataset_size");
+    selfsup_learner_config_destroy(c);
+
+    c = small_config("simsiam", 5);
+    ss_assert_ok(selfsup_learner_config_set(c, "recipe", "short"));
+    ss_assert_ok(selfsup_learner_config_set(c, "projector",
+                                            "mlp:hidden=32,out=16,layers=2"));
+    ss_assert_ok(selfsup_learner_config_set(c, "predictor",
+                                            "mlp:hidden=32,out=16,layers=2"));
+    selfsup_learner *l;
+    ss_assert_ok(selfsup_learner_create(&l, c));
+    selfsup_learner_config_destroy(c);
+    char buf[256];
+    ss_assert_ok(selfsup_learner_config_value(l, "recipe", buf, sizeof buf));
+    ck_assert_str_eq(buf, "short");
+    ss_assert_ok(selfsup_learner_config_value(l, "lr", buf, sizeof buf));
+    ck_assert_str_eq(buf, "0.1");
+    const char *path = temp_path();
+    ss_assert_ok(selfsup_learner_save(l, path));
+    selfsup_learner *back;
+    ss_assert_ok(selfsup_learner_load(&back, path));
+    ss_assert_ok(selfsup_learner_config_value(back, "recipe", buf, sizeof buf));
+    ck_assert_str_eq(buf, "short");
+    ss_assert_ok(selfsup_learner_config_value(back, "lr", buf, sizeof buf));
+    ck_assert_str_eq(buf, "0.1");
+    unlink(path);
+    selfsup_learner_destroy(back);
+    selfsup_learner_destroy(l);
+}
+END_TEST
+
 /* The export is the online encoder, bit for bit, with the normalisation
  * the host recorded; full checkpoints and clones keep it too. */
 START_TEST(export_carries_encoder_and_normalization)
@@ -398,6 +465,7 @@ int main(void)
     tcase_add_loop_test(tc, resume_is_exact, 0, 6);
     tcase_add_test(tc, non_finite_step_changes_nothing);
     tcase_add_test(tc, bad_arguments_are_refused);
+    tcase_add_test(tc, recipe_follows_the_run_length);
     tcase_add_test(tc, export_carries_encoder_and_normalization);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED

@@ -1,0 +1,38 @@
+#!/bin/sh
+# `selfsup train --time-budget S` without --epochs plans the run: it times a
+# step, fits the steps to the budget and sets the schedule to end with them,
+# so the learning rate has decayed by the last step and every planned step
+# ran (a planned run stops early only when its steps run a tenth slower
+# than planned). With --epochs the budget only stops.
+set -eu
+selfsup=$1
+data=/usr/share/datasets/fashion-mnist
+[ -f "$data/train-images-idx3-ubyte.gz" ] || {
+    echo "skipped: $data is missing (apt-get install dataset-fashion-mnist)"
+    exit 77
+}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+"$selfsup" train --time-budget 30 --limit 2048 --eval-every 0 --threads 2 \
+    --out "$out/plan" > "$out/plan.log"
+grep "^planned for 30s" "$out/plan.log"
+planned=$(sed -n 's/^planned for 30s: .*: \([0-9]*\) steps .*/\1/p' "$out/plan.log")
+# The steps run, the first and the last step's learning rates.
+awk -v planned="$planned" '
+    /"type": "step"/ {
+        for (i = 1; i <= NF; i++) if ($i == "\"lr\":") lr = $(i + 1) + 0
+        if (!steps++ || lr > peak) peak = lr
+        last = lr
+    }
+    END {
+        printf "planned %d steps, ran %d; peak lr %g, last %g\n",
+               planned, steps, peak, last
+        exit !(planned > 8 && steps == planned && last < 0.05 * peak)
+    }' "$out/plan/metrics.jsonl"
+
+# With --epochs the plan is the epochs and the budget a hard stop.
+"$selfsup" train --time-budget 2 --epochs 50 --limit 2048 --eval-every 0 \
+    --threads 2 --out "$out/stop" > "$out/stop.log"
+! grep -q "^planned for" "$out/stop.log"
+grep "time budget of 2s reached" "$out/stop.log"
