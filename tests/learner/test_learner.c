@@ -6,6 +6,7 @@
 
 #include "learner_fixture.h"
 #include "nn/encoder_internal.h"
+#include "train/checkpoint_file.h"
 #include "train/learner_impl.h"
 
 static const char *const METHODS[] = {"byol",   "simsiam", "vicreg",
@@ -365,6 +366,82 @@ START_TEST(recipe_follows_the_run_length)
 }
 END_TEST
 
+/* Rewrites the checkpoint at path without the section called drop, as a
+ * file from before that section existed. */
+static void drop_section(const char *path, const char *drop)
+{
+    selfsup__ckpt_reader *r;
+    ss_assert_ok(selfsup__ckpt_reader_open(&r, path, NULL));
+    selfsup__ckpt_writer *w;
+    ss_assert_ok(selfsup__ckpt_writer_create(&w, path, -1, NULL));
+    for (int i = 0; i < selfsup__ckpt_section_count(r); i++) {
+        const char *name = selfsup__ckpt_section_name(r, i);
+        const void *data = selfsup__ckpt_section_data(r, i);
+        int64_t n = selfsup__ckpt_section_length(r, i);
+        if (strcmp(name, drop) == 0)
+            continue;
+        switch (selfsup__ckpt_section_type(r, i)) {
+        case SELFSUP__CKPT_F32:
+            ss_assert_ok(selfsup__ckpt_put_f32(w, name, data, n));
+            break;
+        case SELFSUP__CKPT_F64:
+            ss_assert_ok(selfsup__ckpt_put_f64(w, name, data, n));
+            break;
+        case SELFSUP__CKPT_I64:
+            ss_assert_ok(selfsup__ckpt_put_i64(w, name, data, n));
+            break;
+        case SELFSUP__CKPT_U64:
+            ss_assert_ok(selfsup__ckpt_put_u64(w, name, data, n));
+            break;
+        case SELFSUP__CKPT_BYTES:
+            ss_assert_ok(selfsup__ckpt_put_bytes(w, name, data, n));
+            break;
+        case SELFSUP__CKPT_STRING:
+            ss_assert_ok(selfsup__ckpt_put_string(w, name, data));
+            break;
+        }
+    }
+    ss_assert_ok(selfsup__ckpt_writer_commit(w));
+    selfsup__ckpt_writer_destroy(w);
+    selfsup__ckpt_reader_close(r);
+}
+
+/* A checkpoint from before recipe and dataset_size holds every resolved
+ * key: it loads as the paper's recipe of unknown size, keeps its values
+ * (here a short-run lr) and continues as the original would. */
+START_TEST(checkpoints_without_recipe_keys_load)
+{
+    selfsup_learner_config *c = small_config("groco", 6);
+    ss_assert_ok(selfsup_learner_config_set(c, "recipe", "short"));
+    selfsup_learner *l;
+    ss_assert_ok(selfsup_learner_create(&l, c));
+    selfsup_learner_config_destroy(c);
+    selfsup_tensor *views[2];
+    make_views(16, 0, views);
+    step(l, views);
+    const char *path = temp_path();
+    ss_assert_ok(selfsup_learner_save(l, path));
+    drop_section(path, "learner/config/recipe");
+    drop_section(path, "learner/config/dataset_size");
+    selfsup_learner *old;
+    ss_assert_ok(selfsup_learner_load(&old, path));
+    char buf[64];
+    ss_assert_ok(selfsup_learner_config_value(old, "recipe", buf, sizeof buf));
+    ck_assert_str_eq(buf, "paper");
+    ss_assert_ok(
+        selfsup_learner_config_value(old, "dataset_size", buf, sizeof buf));
+    ck_assert_str_eq(buf, "0");
+    ss_assert_ok(selfsup_learner_config_value(old, "lr", buf, sizeof buf));
+    ck_assert_str_eq(buf, "1.0");
+    ck_assert(step(l, views) == step(old, views));
+    unlink(path);
+    selfsup_learner_destroy(old);
+    selfsup_learner_destroy(l);
+    selfsup_tensor_destroy(views[0]);
+    selfsup_tensor_destroy(views[1]);
+}
+END_TEST
+
 /* The export is the online encoder, bit for bit, with the normalisation
  * the host recorded; full checkpoints and clones keep it too. */
 START_TEST(export_carries_encoder_and_normalization)
@@ -466,6 +543,7 @@ int main(void)
     tcase_add_test(tc, non_finite_step_changes_nothing);
     tcase_add_test(tc, bad_arguments_are_refused);
     tcase_add_test(tc, recipe_follows_the_run_length);
+    tcase_add_test(tc, checkpoints_without_recipe_keys_load);
     tcase_add_test(tc, export_carries_encoder_and_normalization);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED
