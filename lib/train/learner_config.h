@@ -54,10 +54,6 @@ typedef enum selfsup__recipe {
     SELFSUP__RECIPE_SHORT
 } selfsup__recipe;
 
-/* Runs of at most this many epochs take the short-run recipe under
- * recipe=auto. */
-#define SELFSUP__SHORT_RUN_MAX_EPOCHS 20.0
-
 const char *selfsup__method_name(selfsup__method m);
 
 /* Typed reads of a valid config (the text was checked when it was set). */
@@ -71,7 +67,8 @@ uint64_t selfsup__config_u64(const selfsup_learner_config *c,
                              selfsup__config_key k);
 
 /* Resolves recipe=auto by the run's length (total_steps x batch_size /
- * dataset_size epochs; dataset_size 0, unknown, gives the paper's recipe)
+ * dataset_size epochs, against a limit per method; dataset_size 0,
+ * unknown, gives the paper's recipe)
  * and fills every key the caller did not set from the recipe chosen. After
  * it, recipe is "paper" or "short" and the config is what the learner
  * runs. */

@@ -308,9 +308,9 @@ static void assert_key(const selfsup_learner_config *c, const char *key,
                   want);
 }
 
-/* recipe=auto takes the short-run recipe for runs of at most 20 epochs of
- * dataset_size images and the paper's otherwise (or when the size is
- * unknown); keys the caller set are never replaced; what config_get
+/* recipe=auto takes the short-run recipe for runs of at most 20 epochs
+ * (GroCo 3) of dataset_size images and the paper's otherwise (or when the
+ * size is unknown); keys the caller set are never replaced; what config_get
  * reports is what the learner runs, and a checkpoint keeps it. */
 START_TEST(recipe_follows_the_run_length)
 {
@@ -336,6 +336,18 @@ START_TEST(recipe_follows_the_run_length)
                     SELFSUP_ERR_INVALID_ARGUMENT, "recipe = \"long\"");
     ss_assert_fails(selfsup_learner_config_set(c, "dataset_size", "-1"),
                     SELFSUP_ERR_INVALID_ARGUMENT, "dataset_size");
+    selfsup_learner_config_destroy(c);
+
+    /* GroCo's short-run rate stops at 3 epochs. */
+    ss_assert_ok(selfsup_learner_config_create(&c, "groco"));
+    ss_assert_ok(selfsup_learner_config_set(c, "dataset_size", "60000"));
+    ss_assert_ok(selfsup_learner_config_set(c, "batch_size", "256"));
+    ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "703"));
+    assert_key(c, "recipe", "short"); /* 2.9995 epochs */
+    assert_key(c, "lr", "1.0");
+    ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "704"));
+    assert_key(c, "recipe", "paper");
+    assert_key(c, "lr", "0.75");
     selfsup_learner_config_destroy(c);
 
     c = small_config("simsiam", 5);
