@@ -24,12 +24,15 @@ static int time_steps(selfsup_learner *l, int64_t size, int64_t steps,
     if (selfsup_learner_config_value(l, "views", number, sizeof number) ==
         SELFSUP_OK)
         n_views = strtoll(number, NULL, 10);
+    if (n_views < 2 || n_views > SELFSUP_ENCODER_MAX_VIEWS) {
+        fprintf(stderr, "selfsup: cannot time %lld views a step\n",
+                (long long)n_views);
+        return CLI_FAILED;
+    }
     selfsup_tensor *views[SELFSUP_ENCODER_MAX_VIEWS] = {NULL};
     double *times = calloc((size_t)steps, sizeof *times);
-    if (!times || n_views < 2 || n_views > SELFSUP_ENCODER_MAX_VIEWS) {
-        free(times);
+    if (!times)
         return cli_fail("timing training steps", SELFSUP_ERR_OUT_OF_MEMORY);
-    }
     const selfsup_encoder *e = selfsup_learner_encoder(l);
     const int64_t dims[4] = {batch, selfsup_encoder_input_channels(e), size,
                              size};

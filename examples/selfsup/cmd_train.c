@@ -168,11 +168,14 @@ static int plan_to_budget(selfsup_learner_config *config,
     char timed_recipe[16] = "", recipe[16] = "";
     int rc = set_total_steps(config, steps);
     for (int pass = 0; pass < 2 && rc == CLI_OK; pass++) {
-        selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
+        selfsup_status s =
+            selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
+        if (s != SELFSUP_OK)
+            return cli_fail("reading the recipe", s);
         if (strcmp(recipe, timed_recipe) == 0)
             break;
         selfsup_learner *probe = NULL;
-        selfsup_status s = selfsup_learner_create(&probe, config);
+        s = selfsup_learner_create(&probe, config);
         if (s != SELFSUP_OK)
             return cli_fail("making the learner", s);
         if (plan->eval_every > 0 && pass == 0) {

@@ -40,7 +40,8 @@ SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
  * method's recipes fills the keys the caller does not set. "auto" takes
  * the short-run recipe when total_steps x batch_size / dataset_size is at
  * most the method's limit (20 epochs; GroCo 3), and the paper's when it is
- * longer or dataset_size is 0 (unknown, the default). A key set here always keeps its value. */
+ * longer or dataset_size is 0 (unknown, the default). A key set here always
+ * keeps its value. */
 SELFSUP_API selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
                                                       const char *key,
                                                       const char *value);

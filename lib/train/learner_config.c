@@ -135,10 +135,10 @@ static const recipe RECIPES[] = {
     }},
 };
 
-/* What a run of a few epochs needs instead (docs/training.md, "Short
- * runs", has the held-out runs that chose each line); keys left NULL keep
- * the paper's value. The papers' recipes start slowly: over five epochs
- * BYOL's LARS recipe ends below its own random initialisation. */
+/* What a run of a few epochs needs instead (docs/training.md, "Recipes
+ * that follow the run's length", names the held-out runs behind each); keys
+ * left NULL keep the paper's value. The papers' recipes start slowly: over five
+ * epochs BYOL's LARS recipe ends below its own random initialisation. */
 static const recipe SHORT_RECIPES[] = {
     [SELFSUP__BYOL] = {{
         [SELFSUP__KEY_OPTIMIZER] = "sgd:momentum=0.9,weight_decay=1e-4",
@@ -307,17 +307,26 @@ static selfsup__recipe choose_recipe(const selfsup_learner_config *c)
                                                      : SELFSUP__RECIPE_PAPER;
 }
 
+/* Key k's text as a learner made from c would run it, given recipe r. */
+static const char *resolved_text(const selfsup_learner_config *c,
+                                 selfsup__recipe r, int k)
+{
+    if (k == SELFSUP__KEY_RECIPE)
+        return RECIPE_NAMES[r];
+    const char *v = SHORT_RECIPES[c->method].values[k];
+    if (r == SELFSUP__RECIPE_SHORT && v && !(c->user_set & (UINT32_C(1) << k)))
+        return v;
+    return c->text[k];
+}
+
 void selfsup__config_resolve(selfsup_learner_config *c)
 {
     selfsup__recipe r = choose_recipe(c);
-    if (r == SELFSUP__RECIPE_SHORT)
-        for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
-            const char *v = SHORT_RECIPES[c->method].values[k];
-            if (v && !(c->user_set & (UINT32_C(1) << k)))
-                snprintf(c->text[k], sizeof c->text[k], "%s", v);
-        }
-    snprintf(c->text[SELFSUP__KEY_RECIPE], sizeof c->text[SELFSUP__KEY_RECIPE],
-             "%s", RECIPE_NAMES[r]);
+    for (int k = 0; k < SELFSUP__KEY_COUNT; k++) {
+        const char *v = resolved_text(c, r, k);
+        if (v != c->text[k])
+            snprintf(c->text[k], sizeof c->text[k], "%s", v);
+    }
 }
 
 selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
@@ -331,19 +340,12 @@ selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
     if (k < 0)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "unknown key \"%s\"", key);
     /* What a learner made from c now would run. */
-    selfsup_learner_config *resolved = selfsup__malloc(sizeof *resolved);
-    if (!resolved)
-        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "cannot allocate a config");
-    *resolved = *c;
-    selfsup__config_resolve(resolved);
-    size_t n = strlen(resolved->text[k]);
-    if (n + 1 > cap) {
-        selfsup__free(resolved);
+    const char *text = resolved_text(c, choose_recipe(c), k);
+    size_t n = strlen(text);
+    if (n + 1 > cap)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "%s needs %zu bytes, cap = %zu", key, n + 1, cap);
-    }
-    memcpy(buf, resolved->text[k], n + 1);
-    selfsup__free(resolved);
+    memcpy(buf, text, n + 1);
     return SELFSUP_OK;
 }
 

@@ -6,13 +6,7 @@
 # than planned). With --epochs the budget only stops.
 set -eu
 selfsup=$1
-data=/usr/share/datasets/fashion-mnist
-[ -f "$data/train-images-idx3-ubyte.gz" ] || {
-    echo "skipped: $data is missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/common.sh"
 
 "$selfsup" train --time-budget 30 --limit 2048 --eval-every 0 --threads 2 \
     --out "$out/plan" > "$out/plan.log"

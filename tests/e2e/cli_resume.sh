@@ -5,13 +5,7 @@
 # options that would change the checkpoint's recipe.
 set -eu
 selfsup=$1
-data=/usr/share/datasets/fashion-mnist
-[ -f "$data/train-images-idx3-ubyte.gz" ] || {
-    echo "skipped: $data is missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/common.sh"
 
 # BYOL carries the most state across a resume: online and target networks,
 # momentum buffers, the EMA schedule's position and the loader's shuffle.

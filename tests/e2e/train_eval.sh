@@ -3,13 +3,7 @@
 # encoder of the same architecture on the full 10000-image test split.
 set -eu
 selfsup=$1
-data=/usr/share/datasets/fashion-mnist
-[ -f "$data/train-images-idx3-ubyte.gz" ] || {
-    echo "skipped: $data is missing (apt-get install dataset-fashion-mnist)"
-    exit 77
-}
-out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+. "$(dirname "$0")/common.sh"
 
 method=${SELFSUP_E2E_METHOD:-vicreg}
 limit=${SELFSUP_E2E_LIMIT:-8192}
