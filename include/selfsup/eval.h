@@ -13,6 +13,7 @@
 #include "data.h"
 #include "encoder.h"
 #include "tensor.h"
+#include "whitening.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -108,20 +109,19 @@ SELFSUP_API selfsup_status selfsup_npy_read_labels(const char *path,
                                                    int64_t capacity,
                                                    int64_t *count);
 
-
 /* Features of images first..first+count-1 of d through encoder e, in
  * inference mode (e's mode is restored afterwards), as a new (count, D)
- * tensor in *features. Images are scaled to [0, 1] and standardised with
+ * tensor in *features, D = selfsup_encoder_embedding_dim(e): the network's
+ * output, whitened when e records a whitening (whitening.h; exports of
+ * `selfsup train` do; selfsup_encoder_set_whitening(e, NULL) gives the
+ * bare network's features). Images are scaled to [0, 1] and standardised with
  * the per-channel mean and std (NULL: not standardised), as
  * selfsup_dataset_read_batch does; pass the statistics training used
  * (selfsup_views_normalization). Works in batches, so memory stays
  * bounded by the output. */
-SELFSUP_API selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
-                                                 const selfsup_dataset *d,
-                                                 int64_t first, int64_t count,
-                                                 const float *mean,
-                                                 const float *std,
-                                                 selfsup_tensor **features);
+SELFSUP_API selfsup_status selfsup_embed_dataset(
+    selfsup_encoder *e, const selfsup_dataset *d, int64_t first, int64_t count,
+    const float *mean, const float *std, selfsup_tensor **features);
 
 #ifdef __cplusplus
 }

@@ -120,12 +120,22 @@ SELFSUP_API selfsup_status selfsup_learner_set_input_normalization(
     selfsup_learner *l, const float *mean, const float *std);
 
 /* Writes the online encoder alone (spec, parameters, BN statistics, the
- * recorded input normalisation), for inference with selfsup_encoder_load. */
+ * recorded input normalisation), for inference with selfsup_encoder_load:
+ * selfsup_encoder_save of selfsup_learner_encoder(l). */
 SELFSUP_API selfsup_status
 selfsup_learner_export_encoder(const selfsup_learner *l, const char *path);
 
-/* Loads an encoder written by selfsup_learner_export_encoder (or the
- * encoder of a full checkpoint), in inference mode. */
+/* Writes e alone, as selfsup_learner_export_encoder does (the same file
+ * format), with what e records besides its parameters: the input
+ * normalisation and the whitening (whitening.h). Atomic like
+ * selfsup_learner_save. */
+SELFSUP_API selfsup_status selfsup_encoder_save(const selfsup_encoder *e,
+                                                const char *path);
+
+/* Loads an encoder written by selfsup_encoder_save or
+ * selfsup_learner_export_encoder (or the online encoder of a full
+ * checkpoint), in inference mode, with its recorded input normalisation
+ * and whitening. */
 SELFSUP_API selfsup_status selfsup_encoder_load(selfsup_encoder **out,
                                                 const char *path);
 

@@ -18,6 +18,7 @@
 #include "objective.h"
 #include "sortnet.h"
 #include "encoder.h"
+#include "whitening.h"
 #include "eval.h"
 #include "learner.h"
 

@@ -7,6 +7,7 @@
 #include "selfsup/data.h"
 #include "selfsup/encoder.h"
 #include "selfsup/eval.h"
+#include "selfsup/whitening.h"
 
 enum { EMBED_BATCH = 500 };
 
@@ -33,8 +34,10 @@ selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
                        (long long)channels,
                        (long long)selfsup_encoder_input_channels(e));
     int64_t dim = selfsup_encoder_output_dim(e);
-    const int64_t out_dims[2] = {count, dim};
-    selfsup_tensor *out = NULL, *batch = NULL, *feat = NULL;
+    const selfsup_whitening *whitening = selfsup_encoder_whitening(e);
+    int64_t out_dim = selfsup_encoder_embedding_dim(e);
+    const int64_t out_dims[2] = {count, out_dim};
+    selfsup_tensor *out = NULL, *batch = NULL, *feat = NULL, *white = NULL;
     SS_TRY(selfsup_tensor_create(&out, 2, out_dims));
 
     int was_training = selfsup_encoder_is_training(e);
@@ -44,27 +47,33 @@ selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
         if (!batch || batch->dims[0] != b) {
             selfsup_tensor_destroy(batch);
             selfsup_tensor_destroy(feat);
-            batch = feat = NULL;
+            selfsup_tensor_destroy(white);
+            batch = feat = white = NULL;
             const int64_t in_dims[4] = {b, channels, selfsup_dataset_height(d),
                                         selfsup_dataset_width(d)};
-            const int64_t f_dims[2] = {b, dim};
+            const int64_t f_dims[2] = {b, dim}, w_dims[2] = {b, out_dim};
             s = selfsup_tensor_create(&batch, 4, in_dims);
             if (s == SELFSUP_OK)
                 s = selfsup_tensor_create(&feat, 2, f_dims);
+            if (s == SELFSUP_OK && whitening)
+                s = selfsup_tensor_create(&white, 2, w_dims);
         }
         if (s == SELFSUP_OK)
             s = selfsup_dataset_read_batch(d, first + at, batch, mean, std);
         if (s == SELFSUP_OK)
             s = selfsup_encoder_forward(e, batch, feat);
+        if (s == SELFSUP_OK && whitening)
+            s = selfsup_whitening_apply(whitening, feat, white);
         if (s == SELFSUP_OK)
-            memcpy(out->data + at * dim, feat->data,
-                   (size_t)(b * dim) * sizeof(float));
+            memcpy(out->data + at * out_dim, (whitening ? white : feat)->data,
+                   (size_t)(b * out_dim) * sizeof(float));
     }
     selfsup_status back = selfsup_encoder_set_training(e, was_training);
     if (s == SELFSUP_OK)
         s = back;
     selfsup_tensor_destroy(batch);
     selfsup_tensor_destroy(feat);
+    selfsup_tensor_destroy(white);
     if (s != SELFSUP_OK) {
         selfsup_tensor_destroy(out);
         return s;

@@ -11,6 +11,7 @@
 #include "core/tensor_impl.h"
 #include "core/threads.h"
 #include "encoder_internal.h"
+#include "selfsup/whitening.h"
 #include "graph.h"
 #include "init.h"
 #include "plan.h"
@@ -31,6 +32,7 @@ struct selfsup_encoder {
     uint64_t clock;
     selfsup__plan *pending[SELFSUP_ENCODER_MAX_VIEWS];
     float *input_mean, *input_std; /* NULL: not recorded; C values each */
+    selfsup_whitening *whitening;  /* NULL: not recorded */
 };
 
 static selfsup__plan_ctx ctx_of(const selfsup_encoder *e)
@@ -53,6 +55,7 @@ void selfsup_encoder_destroy(selfsup_encoder *e)
     selfsup__free(e->grads);
     selfsup__free(e->buffers);
     selfsup__free(e->input_mean);
+    selfsup_whitening_destroy(e->whitening);
     selfsup__free(e);
 }
 
@@ -179,13 +182,15 @@ selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
     memcpy(c->params, e->params, (size_t)e->g.param_floats * sizeof(float));
     memcpy(c->buffers, e->buffers, (size_t)e->g.buffer_floats * sizeof(float));
     c->training = e->training;
-    if (e->input_mean) {
-        selfsup_status st = selfsup_encoder_set_input_normalization(
-            c, e->input_mean, e->input_std);
-        if (st != SELFSUP_OK) {
-            selfsup_encoder_destroy(c);
-            return st;
-        }
+    selfsup_status st = SELFSUP_OK;
+    if (e->input_mean)
+        st = selfsup_encoder_set_input_normalization(c, e->input_mean,
+                                                     e->input_std);
+    if (st == SELFSUP_OK && e->whitening)
+        st = selfsup_whitening_clone(&c->whitening, e->whitening);
+    if (st != SELFSUP_OK) {
+        selfsup_encoder_destroy(c);
+        return st;
     }
     *out = c;
     return SELFSUP_OK;
@@ -263,6 +268,38 @@ selfsup_status selfsup_encoder_input_normalization(const selfsup_encoder *e,
     memcpy(mean, e->input_mean, n);
     memcpy(std, e->input_std, n);
     return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_set_whitening(selfsup_encoder *e,
+                                             const selfsup_whitening *w)
+{
+    SS_CHECK_NOT_NULL(e);
+    selfsup_whitening *copy = NULL;
+    if (w) {
+        if (selfsup_whitening_input_dim(w) != selfsup_encoder_output_dim(e))
+            return SS_FAIL(SELFSUP_ERR_SHAPE,
+                           "the whitening takes %lld features, the encoder "
+                           "gives %lld",
+                           (long long)selfsup_whitening_input_dim(w),
+                           (long long)selfsup_encoder_output_dim(e));
+        SS_TRY(selfsup_whitening_clone(&copy, w));
+    }
+    selfsup_whitening_destroy(e->whitening);
+    e->whitening = copy;
+    return SELFSUP_OK;
+}
+
+const selfsup_whitening *selfsup_encoder_whitening(const selfsup_encoder *e)
+{
+    return e ? e->whitening : NULL;
+}
+
+int64_t selfsup_encoder_embedding_dim(const selfsup_encoder *e)
+{
+    if (!e)
+        return 0;
+    return e->whitening ? selfsup_whitening_components(e->whitening)
+                        : selfsup_encoder_output_dim(e);
 }
 
 const char *selfsup_encoder_spec(const selfsup_encoder *e)

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "nn/encoder_internal.h"
 #include "optimizer.h"
+#include "selfsup/whitening.h"
 #include "train_parts.h"
 
 #define LEARNER_FORMAT "selfsup-learner-1"
@@ -23,6 +24,32 @@ static const char *const ROLE_NAMES[NET_COUNT + 2] = {
 static selfsup_encoder *role_network(const selfsup_learner *l, int role)
 {
     return role < NET_COUNT ? l->online[role] : l->target[role - NET_COUNT];
+}
+
+static selfsup_status put_whitening(selfsup__ckpt_writer *w, const char *role,
+                                    const selfsup_whitening *white)
+{
+    if (!white)
+        return SELFSUP_OK;
+    int64_t d = selfsup_whitening_input_dim(white);
+    int64_t k = selfsup_whitening_components(white);
+    float *values = selfsup__malloc((size_t)((k + 1) * d) * sizeof *values);
+    if (!values)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate a copy of the whitening");
+    char name[128];
+    selfsup_status s = selfsup_whitening_read(white, values, values + d);
+    snprintf(name, sizeof name, "net/%s/whitening/components", role);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_put_i64(w, name, &k, 1);
+    snprintf(name, sizeof name, "net/%s/whitening/mean", role);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_put_f32(w, name, values, d);
+    snprintf(name, sizeof name, "net/%s/whitening/projection", role);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_put_f32(w, name, values + d, k * d);
+    selfsup__free(values);
+    return s;
 }
 
 static selfsup_status put_network(selfsup__ckpt_writer *w, const char *role,
@@ -50,7 +77,7 @@ static selfsup_status put_network(selfsup__ckpt_writer *w, const char *role,
         snprintf(name, sizeof name, "net/%s/input_std", role);
         SS_TRY(selfsup__ckpt_put_f32(w, name, std, c));
     }
-    return SELFSUP_OK;
+    return put_whitening(w, role, selfsup_encoder_whitening(e));
 }
 
 /* The optional input normalisation of a network (files written before it
@@ -84,6 +111,51 @@ static selfsup_status get_input_norm(const selfsup__ckpt_reader *r,
         }
     }
     selfsup__free(both);
+    return s;
+}
+
+/* The optional whitening of a network's features (files written before it
+ * existed, and networks that were never whitened, have none). */
+static selfsup_status get_whitening(const selfsup__ckpt_reader *r,
+                                    const char *path, const char *role,
+                                    selfsup_encoder *e)
+{
+    char k_name[128], mean_name[128], proj_name[128];
+    snprintf(k_name, sizeof k_name, "net/%s/whitening/components", role);
+    snprintf(mean_name, sizeof mean_name, "net/%s/whitening/mean", role);
+    snprintf(proj_name, sizeof proj_name, "net/%s/whitening/projection", role);
+    if (selfsup__ckpt_find(r, k_name) < 0 &&
+        selfsup__ckpt_find(r, mean_name) < 0 &&
+        selfsup__ckpt_find(r, proj_name) < 0)
+        return selfsup_encoder_set_whitening(e, NULL);
+    int64_t k, d = selfsup_encoder_output_dim(e);
+    SS_TRY(selfsup__ckpt_get_i64(r, k_name, &k, 1));
+    if (k < 1 || k > d)
+        return SS_FAIL(SELFSUP_ERR_CORRUPT,
+                       "%s: %s = %lld, outside [1, %lld] for the network's "
+                       "%lld features",
+                       path, k_name, (long long)k, (long long)d, (long long)d);
+    float *values = selfsup__malloc((size_t)((k + 1) * d) * sizeof *values);
+    if (!values)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate the whitening");
+    selfsup_status s = selfsup__ckpt_get_f32(r, mean_name, values, d);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_get_f32(r, proj_name, values + d, k * d);
+    selfsup_whitening *white = NULL;
+    if (s == SELFSUP_OK) {
+        s = selfsup_whitening_create(&white, d, k, values, values + d);
+        if (s == SELFSUP_ERR_NUMERIC) {
+            char why[256];
+            snprintf(why, sizeof why, "%s", selfsup_last_error());
+            s = SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: the whitening: %s", path,
+                        why);
+        }
+    }
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_set_whitening(e, white);
+    selfsup_whitening_destroy(white);
+    selfsup__free(values);
     return s;
 }
 
@@ -152,6 +224,7 @@ static selfsup_status get_network(const selfsup__ckpt_reader *r,
     snprintf(name, sizeof name, "net/%s/buffers", role);
     SS_TRY(selfsup__ckpt_get_f32(r, name, values, count));
     SS_TRY(get_input_norm(r, path, role, e));
+    SS_TRY(get_whitening(r, path, role, e));
     selfsup__encoder_params_changed(e);
     return SELFSUP_OK;
 }
@@ -275,21 +348,36 @@ selfsup_status selfsup_learner_set_input_normalization(selfsup_learner *l,
     return s;
 }
 
+/* The encoder export; where names the public call in messages. */
+static selfsup_status save_encoder(const selfsup_encoder *e, const char *path,
+                                   const char *where)
+{
+    selfsup__ckpt_writer *w;
+    SS_TRY(selfsup__ckpt_writer_create(&w, path, CKPT_LEVEL, where));
+    selfsup_status s =
+        selfsup__ckpt_put_string(w, "encoder/format", ENCODER_FORMAT);
+    /* put_network only reads e (the accessors it calls take it mutable) */
+    if (s == SELFSUP_OK)
+        s = put_network(w, "online.encoder", (selfsup_encoder *)e);
+    if (s == SELFSUP_OK)
+        s = selfsup__ckpt_writer_commit(w);
+    selfsup__ckpt_writer_destroy(w);
+    return s;
+}
+
+selfsup_status selfsup_encoder_save(const selfsup_encoder *e, const char *path)
+{
+    SS_CHECK_NOT_NULL(e);
+    SS_CHECK_NOT_NULL(path);
+    return save_encoder(e, path, __func__);
+}
+
 selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,
                                               const char *path)
 {
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(path);
-    selfsup__ckpt_writer *w;
-    SS_TRY(selfsup__ckpt_writer_create(&w, path, CKPT_LEVEL, __func__));
-    selfsup_status s =
-        selfsup__ckpt_put_string(w, "encoder/format", ENCODER_FORMAT);
-    if (s == SELFSUP_OK)
-        s = put_network(w, "online.encoder", l->online[NET_ENCODER]);
-    if (s == SELFSUP_OK)
-        s = selfsup__ckpt_writer_commit(w);
-    selfsup__ckpt_writer_destroy(w);
-    return s;
+    return save_encoder(l->online[NET_ENCODER], path, __func__);
 }
 
 selfsup_status selfsup_encoder_load(selfsup_encoder **out, const char *path)

@@ -11,5 +11,6 @@ int main(void)
     suite_add_tcase(s, spec_tcase());
     suite_add_tcase(s, threads_tcase());
     suite_add_tcase(s, gemm_tcase());
+    suite_add_tcase(s, symeig_tcase());
     return ss_run_suite(s);
 }

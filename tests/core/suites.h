@@ -10,5 +10,6 @@ TCase *rng_tcase(void);
 TCase *spec_tcase(void);
 TCase *threads_tcase(void);
 TCase *gemm_tcase(void);
+TCase *symeig_tcase(void);
 
 #endif

@@ -528,6 +528,78 @@ START_TEST(export_carries_encoder_and_normalization)
 }
 END_TEST
 
+/* An encoder saved with a whitening loads with it, and the embedding
+ * calls apply it: the same bits as whitening the bare features. A file
+ * missing part of it is refused. */
+START_TEST(encoder_save_carries_whitening)
+{
+    selfsup_learner *l = make("simclr", 4);
+    selfsup_encoder *e;
+    ss_assert_ok(selfsup_encoder_clone(&e, selfsup_learner_encoder(l)));
+    enum { COUNT = 40, SIDE = 16 };
+    uint8_t pixels[COUNT * SIDE * SIDE];
+    for (int i = 0; i < COUNT * SIDE * SIDE; i++)
+        pixels[i] = (uint8_t)((i * 37 + i / 11) % 251);
+    selfsup_dataset *d;
+    ss_assert_ok(
+        selfsup_dataset_from_memory(&d, pixels, COUNT, SIDE, SIDE, 1, NULL, 0));
+    selfsup_tensor *raw, *white, *again;
+    ss_assert_ok(selfsup_embed_dataset(e, d, 0, COUNT, NULL, NULL, &raw));
+    selfsup_whitening *w;
+    ss_assert_ok(selfsup_whitening_fit(&w, raw, "pca:components=5"));
+    const int64_t wd[2] = {COUNT, 5};
+    ss_assert_ok(selfsup_tensor_create(&white, 2, wd));
+    ss_assert_ok(selfsup_whitening_apply(w, raw, white));
+    ss_assert_ok(selfsup_encoder_set_whitening(e, w));
+    ss_assert_ok(selfsup_embed_dataset(e, d, 0, COUNT, NULL, NULL, &again));
+    ck_assert_int_eq(selfsup_tensor_dim(again, 1), 5);
+    ck_assert(memcmp(selfsup_tensor_data(again), selfsup_tensor_data(white),
+                     sizeof(float) * COUNT * 5) == 0);
+    selfsup_tensor_destroy(again);
+
+    char *path = temp_path();
+    ss_assert_fails(selfsup_encoder_save(NULL, path),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "e is NULL");
+    ss_assert_fails(selfsup_encoder_save(e, NULL), SELFSUP_ERR_INVALID_ARGUMENT,
+                    "path is NULL");
+    ss_assert_ok(selfsup_encoder_save(e, path));
+    selfsup_encoder *back;
+    ss_assert_ok(selfsup_encoder_load(&back, path));
+    const selfsup_whitening *bw = selfsup_encoder_whitening(back);
+    ck_assert_ptr_nonnull(bw);
+    int64_t dim = selfsup_encoder_output_dim(e);
+    float *a = malloc(sizeof(float) * (size_t)(6 * dim));
+    float *b = malloc(sizeof(float) * (size_t)(6 * dim));
+    ss_assert_ok(selfsup_whitening_read(w, a, a + dim));
+    ss_assert_ok(selfsup_whitening_read(bw, b, b + dim));
+    ck_assert(memcmp(a, b, sizeof(float) * (size_t)(6 * dim)) == 0);
+    ss_assert_ok(selfsup_embed_dataset(back, d, 0, COUNT, NULL, NULL, &again));
+    ck_assert(memcmp(selfsup_tensor_data(again), selfsup_tensor_data(white),
+                     sizeof(float) * COUNT * 5) == 0);
+    selfsup_tensor_destroy(again);
+    selfsup_encoder_destroy(back);
+
+    /* part of the whitening missing: refused, naming the section */
+    drop_section(path, "net/online.encoder/whitening/projection");
+    ss_assert_fails(selfsup_encoder_load(&back, path), SELFSUP_ERR_CORRUPT,
+                    "whitening/projection");
+    /* the learner's own export has none */
+    ss_assert_ok(selfsup_learner_export_encoder(l, path));
+    ss_assert_ok(selfsup_encoder_load(&back, path));
+    ck_assert_ptr_null(selfsup_encoder_whitening(back));
+    selfsup_encoder_destroy(back);
+    unlink(path);
+    free(a);
+    free(b);
+    selfsup_tensor_destroy(raw);
+    selfsup_tensor_destroy(white);
+    selfsup_whitening_destroy(w);
+    selfsup_dataset_destroy(d);
+    selfsup_encoder_destroy(e);
+    selfsup_learner_destroy(l);
+}
+END_TEST
+
 static selfsup_status create_learner(void *ctx)
 {
     selfsup_learner *l = NULL;
@@ -557,6 +629,7 @@ int main(void)
     tcase_add_test(tc, recipe_follows_the_run_length);
     tcase_add_test(tc, checkpoints_without_recipe_keys_load);
     tcase_add_test(tc, export_carries_encoder_and_normalization);
+    tcase_add_test(tc, encoder_save_carries_whitening);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED
     /* Long runs that exercise no code the tests above do not: left to
