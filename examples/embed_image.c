@@ -4,7 +4,8 @@
  *
  * The image is number INDEX of the Fashion-MNIST test split; a host program
  * would fill the input tensor from its own pixels the same way: scale to
- * [0, 1] and standardise with the statistics training used. */
+ * [0, 1] and standardise with the statistics training used, then whiten
+ * the features as the export records (selfsup train's exports do). */
 #include <math.h>
 #include <selfsup/selfsup.h>
 #include <stdio.h>
@@ -42,12 +43,20 @@ int main(int argc, char **argv)
     const int64_t in_dims[4] = {1, selfsup_dataset_channels(test),
                                 selfsup_dataset_height(test),
                                 selfsup_dataset_width(test)};
-    const int64_t out_dims[2] = {1, selfsup_encoder_output_dim(encoder)};
-    selfsup_tensor *image, *feature;
+    const int64_t net_dims[2] = {1, selfsup_encoder_output_dim(encoder)};
+    const int64_t out_dims[2] = {1, selfsup_encoder_embedding_dim(encoder)};
+    selfsup_tensor *image, *bare, *feature;
     CHECK(selfsup_tensor_create(&image, 4, in_dims));
+    CHECK(selfsup_tensor_create(&bare, 2, net_dims));
     CHECK(selfsup_tensor_create(&feature, 2, out_dims));
     CHECK(selfsup_dataset_read_batch(test, index, image, mean, std));
-    CHECK(selfsup_encoder_forward(encoder, image, feature));
+    /* selfsup_embed_dataset does both steps for a dataset's images */
+    CHECK(selfsup_encoder_forward(encoder, image, bare));
+    const selfsup_whitening *whitening = selfsup_encoder_whitening(encoder);
+    if (whitening)
+        CHECK(selfsup_whitening_apply(whitening, bare, feature));
+    else
+        CHECK(selfsup_tensor_copy(feature, bare));
 
     const float *f = selfsup_tensor_data(feature);
     double norm = 0;
@@ -59,6 +68,7 @@ int main(int argc, char **argv)
            (double)f[1], (double)f[2], (double)f[3]);
 
     selfsup_tensor_destroy(image);
+    selfsup_tensor_destroy(bare);
     selfsup_tensor_destroy(feature);
     selfsup_dataset_destroy(test);
     selfsup_encoder_destroy(encoder);

@@ -143,41 +143,129 @@ static int pixel_features(const selfsup_dataset *d, const cli_eval_data *e,
     return CLI_OK;
 }
 
-static int evaluate_features(const selfsup_tensor *train,
-                             const selfsup_tensor *test, const cli_eval_data *d,
-                             const cli_eval_options *o, cli_eval_row *row)
+static int score(const selfsup_tensor *train, const selfsup_tensor *test,
+                 const cli_eval_data *d, const cli_eval_options *o,
+                 double *knn_top1, double *linear_top1, int *iterations)
 {
-    row->knn_top1 = row->linear_top1 = NAN;
-    row->probe_iterations = 0;
-    selfsup_status s = selfsup_knn_evaluate(
-        train, d->train_labels, test, d->test_labels, d->n_classes, o->k,
-        o->temperature, &row->knn_top1, NULL);
+    selfsup_status s = selfsup_knn_evaluate(train, d->train_labels, test,
+                                            d->test_labels, d->n_classes, o->k,
+                                            o->temperature, knn_top1, NULL);
     if (s != SELFSUP_OK)
         return cli_fail("kNN", s);
     if (o->probe) {
         double train_top1;
         s = selfsup_linear_probe(train, d->train_labels, test, d->test_labels,
-                                 d->n_classes, NULL, &train_top1,
-                                 &row->linear_top1, &row->probe_iterations);
+                                 d->n_classes, NULL, &train_top1, linear_top1,
+                                 iterations);
         if (s != SELFSUP_OK)
             return cli_fail("linear probe", s);
     }
     return CLI_OK;
 }
 
-int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
-                 const cli_eval_options *o, double *top1)
+/* train and test whitened with a whitening fitted on train (*wtrain and
+ * *wtest new tensors); the whitening itself to *whitening when asked. */
+static int whiten_both(const selfsup_tensor *train, const selfsup_tensor *test,
+                       selfsup_tensor **wtrain, selfsup_tensor **wtest,
+                       selfsup_whitening **whitening)
 {
-    selfsup_tensor *train, *test;
+    selfsup_whitening *w = NULL;
+    *wtrain = *wtest = NULL;
+    selfsup_status s = selfsup_whitening_fit(&w, train, NULL);
+    int64_t k = selfsup_whitening_components(w);
+    const int64_t d1[2] = {selfsup_tensor_dim(train, 0), k};
+    const int64_t d2[2] = {selfsup_tensor_dim(test, 0), k};
+    if (s == SELFSUP_OK)
+        s = selfsup_tensor_create(wtrain, 2, d1);
+    if (s == SELFSUP_OK)
+        s = selfsup_tensor_create(wtest, 2, d2);
+    if (s == SELFSUP_OK)
+        s = selfsup_whitening_apply(w, train, *wtrain);
+    if (s == SELFSUP_OK)
+        s = selfsup_whitening_apply(w, test, *wtest);
+    if (s != SELFSUP_OK) {
+        selfsup_tensor_destroy(*wtrain);
+        selfsup_tensor_destroy(*wtest);
+        *wtrain = *wtest = NULL;
+        selfsup_whitening_destroy(w);
+        return cli_fail("whitening the features", s);
+    }
+    if (whitening)
+        *whitening = w;
+    else
+        selfsup_whitening_destroy(w);
+    return CLI_OK;
+}
+
+static int evaluate_features(const selfsup_tensor *train,
+                             const selfsup_tensor *test, const cli_eval_data *d,
+                             const cli_eval_options *o, bool whiten,
+                             cli_eval_row *row)
+{
+    row->knn_top1 = row->linear_top1 = NAN;
+    row->knn_white_top1 = row->linear_white_top1 = NAN;
+    row->probe_iterations = 0;
+    int rc = score(train, test, d, o, &row->knn_top1, &row->linear_top1,
+                   &row->probe_iterations);
+    if (rc != CLI_OK || !whiten)
+        return rc;
+    selfsup_tensor *wtrain, *wtest;
+    rc = whiten_both(train, test, &wtrain, &wtest, NULL);
+    int iterations;
+    if (rc == CLI_OK)
+        rc = score(wtrain, wtest, d, o, &row->knn_white_top1,
+                   &row->linear_white_top1, &iterations);
+    selfsup_tensor_destroy(wtrain);
+    selfsup_tensor_destroy(wtest);
+    return rc;
+}
+
+int cli_fit_whitening(selfsup_encoder *e, const selfsup_dataset *train,
+                      const float *mean, const float *std,
+                      selfsup_whitening **out)
+{
+    selfsup_tensor *features;
+    selfsup_status s = selfsup_embed_dataset(
+        e, train, 0, selfsup_dataset_count(train), mean, std, &features);
+    if (s != SELFSUP_OK)
+        return cli_fail("embedding the train split", s);
+    s = selfsup_whitening_fit(out, features, NULL);
+    selfsup_tensor_destroy(features);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("whitening the features", s);
+}
+
+int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
+                 const cli_eval_options *o, double *top1, double *white_top1,
+                 selfsup_whitening **whitening)
+{
+    selfsup_tensor *train, *test, *wtrain = NULL, *wtest = NULL;
     int rc = embed_both(e, d, &train, &test);
     if (rc != CLI_OK)
         return rc;
     selfsup_status s =
         selfsup_knn_evaluate(train, d->train_labels, test, d->test_labels,
                              d->n_classes, o->k, o->temperature, top1, NULL);
+    if (s != SELFSUP_OK)
+        rc = cli_fail("kNN", s);
+    if (rc == CLI_OK && white_top1)
+        rc = whiten_both(train, test, &wtrain, &wtest, whitening);
+    if (rc == CLI_OK && white_top1) {
+        s = selfsup_knn_evaluate(wtrain, d->train_labels, wtest, d->test_labels,
+                                 d->n_classes, o->k, o->temperature, white_top1,
+                                 NULL);
+        if (s != SELFSUP_OK) {
+            rc = cli_fail("kNN", s);
+            if (whitening) {
+                selfsup_whitening_destroy(*whitening);
+                *whitening = NULL;
+            }
+        }
+    }
     selfsup_tensor_destroy(train);
     selfsup_tensor_destroy(test);
-    return s == SELFSUP_OK ? CLI_OK : cli_fail("kNN", s);
+    selfsup_tensor_destroy(wtrain);
+    selfsup_tensor_destroy(wtest);
+    return rc;
 }
 
 int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
@@ -185,10 +273,15 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
 {
     selfsup_tensor *train = NULL, *test = NULL;
     *n_rows = 0;
+    /* the bare network's features: every row is whitened the same way
+     * below, on this split's train images */
+    selfsup_status s = selfsup_encoder_set_whitening(e, NULL);
+    if (s != SELFSUP_OK)
+        return cli_fail("setting the recorded whitening aside", s);
     int rc = embed_both(e, d, &train, &test);
     if (rc == CLI_OK) {
         rows[0].name = "trained encoder";
-        rc = evaluate_features(train, test, d, o, &rows[0]);
+        rc = evaluate_features(train, test, d, o, true, &rows[0]);
         *n_rows = 1;
     }
     selfsup_tensor_destroy(train);
@@ -198,15 +291,14 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
         return rc;
 
     selfsup_encoder *random;
-    selfsup_status s =
-        selfsup_encoder_create(&random, selfsup_encoder_spec(e), 0);
+    s = selfsup_encoder_create(&random, selfsup_encoder_spec(e), 0);
     if (s != SELFSUP_OK)
         return cli_fail("making the random-init encoder", s);
     rc = embed_both(random, d, &train, &test);
     selfsup_encoder_destroy(random);
     if (rc == CLI_OK) {
         rows[1].name = "random init";
-        rc = evaluate_features(train, test, d, o, &rows[1]);
+        rc = evaluate_features(train, test, d, o, true, &rows[1]);
         *n_rows = 2;
     }
     selfsup_tensor_destroy(train);
@@ -227,7 +319,8 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
             cli_eval_options knn_only = *o;
             knn_only.probe = k == 0 && o->probe;
             rows[2 + k].name = k == 0 ? "raw pixels" : "raw pixels [0,1]";
-            rc = evaluate_features(train, test, d, &knn_only, &rows[2 + k]);
+            rc = evaluate_features(train, test, d, &knn_only, k == 0,
+                                   &rows[2 + k]);
             *n_rows = 3 + k;
         }
         selfsup_tensor_destroy(train);
@@ -237,21 +330,32 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     return rc;
 }
 
+static void print_percent(double v, int width)
+{
+    if (isnan(v))
+        printf(" %*s", width, "-");
+    else
+        printf(" %*.2f%%", width - 1, 100 * v);
+}
+
 void cli_eval_print_table(const cli_eval_row *rows, int n,
                           const cli_eval_options *o)
 {
-    printf("\n%-18s %12s %14s\n", "features", "kNN top-1", "linear top-1");
+    printf("\n%-18s %12s %14s %14s %16s\n", "features", "kNN top-1",
+           "linear top-1", "kNN whitened", "linear whitened");
     for (int i = 0; i < n; i++) {
-        printf("%-18s %11.2f%%", rows[i].name, 100 * rows[i].knn_top1);
-        if (isnan(rows[i].linear_top1))
-            printf(" %14s\n", "-");
-        else
-            printf(" %13.2f%%\n", 100 * rows[i].linear_top1);
+        printf("%-18s", rows[i].name);
+        print_percent(rows[i].knn_top1, 12);
+        print_percent(rows[i].linear_top1, 14);
+        print_percent(rows[i].knn_white_top1, 14);
+        print_percent(rows[i].linear_white_top1, 16);
+        printf("\n");
     }
     printf("(kNN: k = %d, T = %g, cosine, weighted vote; linear: "
            "multinomial logistic regression on standardised frozen "
-           "features)\n",
-           o->k, (double)o->temperature);
+           "features; whitened: PCA-whitened with the train split's "
+           "statistics, at most %d components)\n",
+           o->k, (double)o->temperature, SELFSUP_WHITENING_DEFAULT_COMPONENTS);
 }
 
 static void json_number(const char *key, double v, int last)
@@ -267,15 +371,17 @@ void cli_eval_print_json(const cli_eval_row *rows, int n,
 {
     printf("{\"checkpoint\": \"%s\", \"knn_k\": %d, \"knn_t\": %g, ",
            checkpoint, o->k, (double)o->temperature);
-    json_number("knn_top1", rows[0].knn_top1, 0);
-    json_number("linear_top1", rows[0].linear_top1, 0);
-    if (n > 1) {
-        json_number("random_knn_top1", rows[1].knn_top1, 0);
-        json_number("random_linear_top1", rows[1].linear_top1, 0);
-    }
-    if (n > 2) {
-        json_number("pixels_knn_top1", rows[2].knn_top1, 0);
-        json_number("pixels_linear_top1", rows[2].linear_top1, 0);
+    static const char *const prefix[3] = {"", "random_", "pixels_"};
+    for (int i = 0; i < n && i < 3; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "%sknn_top1", prefix[i]);
+        json_number(key, rows[i].knn_top1, 0);
+        snprintf(key, sizeof key, "%slinear_top1", prefix[i]);
+        json_number(key, rows[i].linear_top1, 0);
+        snprintf(key, sizeof key, "%sknn_white_top1", prefix[i]);
+        json_number(key, rows[i].knn_white_top1, 0);
+        snprintf(key, sizeof key, "%slinear_white_top1", prefix[i]);
+        json_number(key, rows[i].linear_white_top1, 0);
     }
     if (n > 3)
         json_number("pixels01_knn_top1", rows[3].knn_top1, 0);

@@ -31,19 +31,34 @@ typedef struct cli_eval_options {
     bool baselines;
 } cli_eval_options;
 
+/* Every row is scored twice: on the features as they are (the field's
+ * protocol) and PCA-whitened with the train split's statistics (the
+ * library's default whitening, what `selfsup train` records in its export),
+ * so that a baseline gets the same post-processing as the trained row. */
 typedef struct cli_eval_row {
     const char *name;
-    double knn_top1, linear_top1; /* NAN when not run */
+    double knn_top1, linear_top1;             /* NAN when not run */
+    double knn_white_top1, linear_white_top1; /* NAN when not run */
     int probe_iterations;
 } cli_eval_row;
 
-/* kNN top-1 of e's features on the test split (a monitor during training). */
-int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
-                 const cli_eval_options *o, double *top1);
+/* The whitening of e's bare features on the train split d->train. */
+int cli_fit_whitening(selfsup_encoder *e, const selfsup_dataset *train,
+                      const float *mean, const float *std,
+                      selfsup_whitening **out);
 
-/* rows[0] the encoder, rows[1] random init, rows[2] standardised raw
- * pixels, rows[3] raw pixels in [0, 1], kNN only (the last three only with
- * o->baselines; *n_rows says how many). */
+/* kNN top-1 of e's bare features on the test split (a monitor during
+ * training); with white_top1, also of the features whitened on the train
+ * split, and with whitening, that whitening (the caller's to destroy). */
+int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
+                 const cli_eval_options *o, double *top1, double *white_top1,
+                 selfsup_whitening **whitening);
+
+/* rows[0] the encoder (its bare features: a recorded whitening is set
+ * aside and refitted here), rows[1] random init, rows[2] standardised raw
+ * pixels, rows[3] raw pixels in [0, 1], kNN only and not whitened (its
+ * whitening is rows[2]'s: whitening undoes a global affine rescaling) (the
+ * last three only with o->baselines; *n_rows says how many). */
 int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
                    const cli_eval_options *o, cli_eval_row rows[4],
                    int *n_rows);

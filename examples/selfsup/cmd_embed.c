@@ -13,6 +13,10 @@ int cmd_embed(int argc, char **argv)
         {"labels", NULL, false, "IDX label file to export beside", NULL},
         {"labels-output", NULL, false, "the .npy file for the labels (int32)",
          NULL},
+        {"raw", NULL, true,
+         "the bare network's features, without the whitening the export "
+         "records",
+         NULL},
         {"threads", NULL, false, "threads (0: all processors)", "0"},
         {NULL, NULL, false, NULL, NULL}};
     int rc = cli_parse(argc, argv, opts, "embed",
@@ -20,7 +24,10 @@ int cmd_embed(int argc, char **argv)
                        "IDX file to a .npy file (numpy.load reads it). "
                        "Images are standardised as in training: with the "
                        "per-channel mean and std the export records, or "
-                       "with the file's own when it records none.");
+                       "with the file's own when it records none. Features "
+                       "are whitened as the export records (selfsup train's "
+                       "exports do: PCA-whitened with the training images' "
+                       "statistics) unless --raw.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
     const char *checkpoint = cli_get(opts, "checkpoint");
@@ -68,6 +75,9 @@ int cmd_embed(int argc, char **argv)
                 checkpoint);
         s = selfsup_dataset_stats(d, mean, std);
     }
+    bool whitened = selfsup_encoder_whitening(e) && !cli_get(opts, "raw");
+    if (s == SELFSUP_OK && !whitened)
+        s = selfsup_encoder_set_whitening(e, NULL);
     if (s == SELFSUP_OK)
         s = selfsup_embed_dataset(e, d, 0, selfsup_dataset_count(d), mean, std,
                                   &features);
@@ -82,9 +92,10 @@ int cmd_embed(int argc, char **argv)
             s = selfsup_npy_write_labels(labels_out, labels, n);
     }
     if (s == SELFSUP_OK)
-        printf("wrote %s: %lld x %lld float32\n", output,
+        printf("wrote %s: %lld x %lld float32%s\n", output,
                (long long)selfsup_tensor_dim(features, 0),
-               (long long)selfsup_tensor_dim(features, 1));
+               (long long)selfsup_tensor_dim(features, 1),
+               whitened ? " (whitened)" : "");
     else
         rc = cli_fail("embed", s);
     free(labels);

@@ -85,8 +85,11 @@ static int64_t config_int(const selfsup_learner *l, const char *key)
     return strtoll(buf, NULL, 10);
 }
 
-/* Saves OUT/last.ckpt and the encoder export; reports failures. */
-static int save_all(const selfsup_learner *l, const char *out)
+/* Saves OUT/last.ckpt and the encoder export, which records whitening
+ * (fitted on the training images for the encoder as it is now) so that
+ * embedding programs get whitened features; reports failures. */
+static int save_all(const selfsup_learner *l, const char *out,
+                    const selfsup_whitening *whitening)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/last.ckpt", out);
@@ -94,7 +97,13 @@ static int save_all(const selfsup_learner *l, const char *out)
     if (s != SELFSUP_OK)
         return cli_fail("saving the checkpoint", s);
     snprintf(path, sizeof path, "%s/encoder.ckpt", out);
-    s = selfsup_learner_export_encoder(l, path);
+    selfsup_encoder *e = NULL;
+    s = selfsup_encoder_clone(&e, selfsup_learner_encoder(l));
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_set_whitening(e, whitening);
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_save(e, path);
+    selfsup_encoder_destroy(e);
     if (s != SELFSUP_OK)
         return cli_fail("exporting the encoder", s);
     return CLI_OK;
@@ -161,7 +170,8 @@ static int plan_to_budget(selfsup_learner_config *config,
                           const cli_train_plan *plan, selfsup_loader *loader,
                           int64_t per_epoch, const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
-                          double *init_knn, int64_t *total)
+                          double *init_knn, double *init_white_knn,
+                          int64_t *total)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
@@ -181,7 +191,7 @@ static int plan_to_budget(selfsup_learner_config *config,
         if (plan->eval_every > 0 && pass == 0) {
             double t0 = cli_now();
             rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(probe),
-                              eval, eval_opts, init_knn);
+                              eval, eval_opts, init_knn, init_white_knn, NULL);
             eval_s = cli_now() - t0;
         }
         double first_s = 0;
@@ -243,7 +253,11 @@ int cli_train_run(const cli_train_plan *plan)
     selfsup_status s;
     char path[4096];
     /* A time budget counts from here: planning and evaluations spend it. */
-    double started = cli_now(), init_knn = NAN, planned_for = NAN;
+    double started = cli_now(), init_knn = NAN, init_white_knn = NAN;
+    double planned_for = NAN;
+    /* the whitening the export records, fitted at step whitened_at */
+    selfsup_whitening *whitening = NULL;
+    int64_t whitened_at = -1;
     cli_eval_options eval_opts = {plan->knn_k, plan->knn_t, false, false};
 
     if (!cli_make_dir(plan->out))
@@ -333,7 +347,8 @@ int cli_train_run(const cli_train_plan *plan)
                                  plan->seed, &views, &loader);
             if (rc == CLI_OK)
                 rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
-                                    &eval_opts, started, &init_knn, &total);
+                                    &eval_opts, started, &init_knn,
+                                    &init_white_knn, &total);
             planned_for = plan->time_budget;
         }
         if (rc == CLI_OK)
@@ -404,20 +419,22 @@ int cli_train_run(const cli_train_plan *plan)
     if (plan->eval_every > 0 && step == 0) {
         /* Step 0 is the random-init encoder: its kNN is the baseline (the
          * planner measured it on the same initial encoder). */
-        double top1 = init_knn;
+        double top1 = init_knn, white = init_white_knn;
         if (isnan(top1))
             rc = cli_eval_knn(
                 (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
-                &eval_opts, &top1);
+                &eval_opts, &top1, &white, NULL);
         if (rc != CLI_OK)
             goto restore_signal;
         random_knn = top1;
         cli_series_add(&knn_curve, 0, top1);
         cli_metrics_write(&metrics,
                           "\"type\": \"eval\", \"step\": 0, \"epoch\": 0, "
-                          "\"knn_top1\": %.6f, \"knn_k\": %d, \"knn_t\": %g",
-                          top1, plan->knn_k, (double)plan->knn_t);
-        printf("kNN top-1 at initialisation: %.2f%%\n", 100 * top1);
+                          "\"knn_top1\": %.6f, \"knn_white_top1\": %.6f, "
+                          "\"knn_k\": %d, \"knn_t\": %g",
+                          top1, white, plan->knn_k, (double)plan->knn_t);
+        printf("kNN top-1 at initialisation: %.2f%% (whitened %.2f%%)\n",
+               100 * top1, 100 * white);
     }
 
     cli_progress progress = {0};
@@ -461,23 +478,29 @@ int cli_train_run(const cli_train_plan *plan)
             cli_progress_end(&progress, loss);
         if (epoch_done && plan->eval_every > 0 &&
             ((epoch + 1) % plan->eval_every == 0 || step == total)) {
-            double top1;
+            double top1, white;
+            selfsup_whitening *fitted = NULL;
             rc = cli_eval_knn(
                 (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
-                &eval_opts, &top1);
+                &eval_opts, &top1, &white, &fitted);
             if (rc != CLI_OK)
                 break;
+            selfsup_whitening_destroy(whitening);
+            whitening = fitted;
+            whitened_at = step;
             cli_series_add(&knn_curve, (double)step, top1);
             cli_metrics_write(&metrics,
                               "\"type\": \"eval\", \"step\": %lld, "
                               "\"epoch\": %lld, \"knn_top1\": %.6f, "
+                              "\"knn_white_top1\": %.6f, "
                               "\"knn_k\": %d, \"knn_t\": %g",
                               (long long)step, (long long)epoch + 1, top1,
-                              plan->knn_k, (double)plan->knn_t);
-            printf("kNN top-1 after epoch %lld: %.2f%% (k = %d, T = %g)\n",
-                   (long long)epoch + 1, 100 * top1, plan->knn_k,
+                              white, plan->knn_k, (double)plan->knn_t);
+            printf("kNN top-1 after epoch %lld: %.2f%%, whitened %.2f%% "
+                   "(k = %d, T = %g)\n",
+                   (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,
                    (double)plan->knn_t);
-            rc = save_all(learner, plan->out);
+            rc = save_all(learner, plan->out, whitening);
         }
         if (interrupted) {
             printf("\ninterrupted at step %lld: saving %s/last.ckpt\n",
@@ -490,8 +513,16 @@ int cli_train_run(const cli_train_plan *plan)
             break;
         }
     }
+    if (rc == CLI_OK && whitened_at != step) {
+        /* the run ended away from a monitor: whiten for the final encoder */
+        selfsup_whitening_destroy(whitening);
+        whitening = NULL;
+        rc = cli_fit_whitening(
+            (selfsup_encoder *)selfsup_learner_encoder(learner), train, mean,
+            std, &whitening);
+    }
     if (rc == CLI_OK)
-        rc = save_all(learner, plan->out);
+        rc = save_all(learner, plan->out, whitening);
     if (rc == CLI_OK) {
         char title[256];
         snprintf(title, sizeof title, "selfsup %s, %lld steps",
@@ -509,6 +540,7 @@ int cli_train_run(const cli_train_plan *plan)
 restore_signal:
     sigaction(SIGINT, &old_sa, NULL);
 done:
+    selfsup_whitening_destroy(whitening);
     cli_metrics_close(&metrics);
     cli_series_free(&loss_curve);
     cli_series_free(&knn_curve);

@@ -44,6 +44,21 @@ awk '
         exit !(pixels > 0.7197 && pixels < 0.7217)
     }' "$out/eval.json"
 
+# The same pixels standardised and PCA-whitened with the bank's statistics:
+# 0.8519 in float64 numpy (pixels_knn.py --limit 8192 --whiten); the
+# library's covariance is summed from float32 products, and the whitening
+# scales its smallest components by up to 1 / sqrt(1e-5) of the largest,
+# so a few more rows may flip.
+awk '
+    {
+        for (i = 1; i <= NF; i++)
+            if ($i == "\"pixels_knn_white_top1\":") pixels = $(i + 1) + 0
+    }
+    END {
+        printf "whitened pixels kNN %.4f (reference 0.8519)\n", pixels
+        exit !(pixels > 0.8494 && pixels < 0.8544)
+    }' "$out/eval.json"
+
 # The export records the training normalisation and `selfsup embed` uses it
 # (it notes on stderr when an export has none): all test images, one row
 # each, in a .npy file.
@@ -56,5 +71,13 @@ if [ -s "$out/embed.err" ]; then
     cat "$out/embed.err"
     exit 1
 fi
-grep -q "wrote $out/test.npy: 10000 x [0-9]* float32" "$out/embed.log"
+grep -q "wrote $out/test.npy: 10000 x 128 float32 (whitened)" "$out/embed.log"
+"$selfsup" embed --raw --checkpoint "$out/run/encoder.ckpt" \
+    --input "$data/t10k-images-idx3-ubyte.gz" --output "$out/raw.npy" \
+    --threads 2 > "$out/embed_raw.log"
+grep -q "wrote $out/raw.npy: 10000 x 128 float32$" "$out/embed_raw.log"
+if cmp -s "$out/test.npy" "$out/raw.npy"; then
+    echo "embed --raw wrote the same features as the whitened embed"
+    exit 1
+fi
 [ "$(head -c 6 "$out/test.npy" | tail -c 5)" = NUMPY ]

@@ -2,8 +2,12 @@
 """kNN top-1 of raw Fashion-MNIST pixels in [0, 1] (cosine, k 200, T 0.1,
 weighted vote), the bank being the first --limit training images: the
 figure `selfsup eval` prints as "raw pixels [0,1]" (tests/e2e checks it).
+With --whiten, of the pixels standardised with the bank's global mean and
+std and PCA-whitened with the bank's statistics as the library does
+(include/selfsup/whitening.h: 256 components, epsilon 1e-5): the
+"raw pixels" row's "kNN whitened" figure.
 
-    /usr/bin/python3 tests/reference/pixels_knn.py [--limit 8192]
+    /usr/bin/python3 tests/reference/pixels_knn.py [--limit 8192] [--whiten]
 """
 import argparse
 import gzip
@@ -21,6 +25,7 @@ def main():
     p.add_argument("--limit", type=int, default=0)
     p.add_argument("--k", type=int, default=200)
     p.add_argument("--t", type=float, default=0.1)
+    p.add_argument("--whiten", action="store_true")
     a = p.parse_args()
     bank = load(f"{a.data}/train-images-idx3-ubyte.gz", 16).reshape(-1, 784)
     bank_y = load(f"{a.data}/train-labels-idx1-ubyte.gz", 8)
@@ -29,8 +34,16 @@ def main():
     query = load(f"{a.data}/t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784)
     query_y = load(f"{a.data}/t10k-labels-idx1-ubyte.gz", 8)
     unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)
-    bank = unit(bank.astype(np.float64) / 255)
-    query = unit(query.astype(np.float64) / 255)
+    bank, query = bank.astype(np.float64) / 255, query.astype(np.float64) / 255
+    if a.whiten:
+        m, sd = bank.mean(), bank.std()
+        bank, query = (bank - m) / sd, (query - m) / sd
+        mean = bank.mean(0)
+        values, vectors = np.linalg.eigh(np.cov((bank - mean).T))
+        order = np.argsort(values)[::-1][:256]
+        w = vectors[:, order] / np.sqrt(values[order] + 1e-5 * values.max())
+        bank, query = (bank - mean) @ w, (query - mean) @ w
+    bank, query = unit(bank), unit(query)
     correct = 0
     for i in range(0, len(query), 1000):
         sim = query[i:i + 1000] @ bank.T
