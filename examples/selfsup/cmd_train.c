@@ -225,6 +225,17 @@ static int plan_to_budget(selfsup_learner_config *config,
     return CLI_OK;
 }
 
+/* The kNN monitor, and the whitening it fits for the export, see the
+ * images as the views normalise them, which is also what the export
+ * records for `selfsup embed` (a recipe may give its own mean and std). */
+static int monitor_like_views(cli_eval_data *eval, const selfsup_views *views,
+                              const selfsup_dataset *train)
+{
+    selfsup_status s =
+        selfsup_views_normalization(views, train, eval->mean, eval->std);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("the views' normalisation", s);
+}
+
 /* The views of every image of the run and the loader that batches them. */
 static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
                        int64_t batch, int64_t n_views, uint64_t seed,
@@ -345,6 +356,8 @@ int cli_train_run(const cli_train_plan *plan)
             if (rc == CLI_OK)
                 rc = make_loader(plan, train, plan->batch, plan->views,
                                  plan->seed, &views, &loader);
+            if (rc == CLI_OK && plan->eval_every > 0)
+                rc = monitor_like_views(&eval, views, train);
             if (rc == CLI_OK)
                 rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
                                     &eval_opts, started, &init_knn,
@@ -389,6 +402,8 @@ int cli_train_run(const cli_train_plan *plan)
 
     if (plan->eval_every > 0 && !eval.train) {
         rc = cli_eval_data_open(&eval, plan->data, plan->limit);
+        if (rc == CLI_OK)
+            rc = monitor_like_views(&eval, views, train);
         if (rc != CLI_OK)
             goto done;
     }
@@ -515,6 +530,9 @@ int cli_train_run(const cli_train_plan *plan)
     }
     if (rc == CLI_OK && whitened_at != step) {
         /* the run ended away from a monitor: whiten for the final encoder */
+        printf("whitening the export's features (one pass over the %lld "
+               "training images)\n",
+               (long long)selfsup_dataset_count(train));
         selfsup_whitening_destroy(whitening);
         whitening = NULL;
         rc = cli_fit_whitening(

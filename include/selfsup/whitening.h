@@ -38,8 +38,8 @@ typedef struct selfsup_whitening selfsup_whitening;
 
 /* Fits a whitening to features (N, D), N >= 2. options is NULL for the
  * defaults or a spec "pca:components=256,epsilon=1e-5" (any subset of
- * keys): components in [1, D], and a value above D means all D; epsilon
- * in [0, 1]. Features must be finite (SELFSUP_ERR_NUMERIC), and not all
+ * keys): components >= 1 (a value above D keeps all D); epsilon in
+ * [0, 1]. Features must be finite (SELFSUP_ERR_NUMERIC), and not all
  * equal (SELFSUP_ERR_NUMERIC: there is no direction to whiten). */
 SELFSUP_API selfsup_status selfsup_whitening_fit(selfsup_whitening **out,
                                                  const selfsup_tensor *features,
@@ -70,7 +70,9 @@ SELFSUP_API selfsup_status selfsup_whitening_read(const selfsup_whitening *w,
                                                   float *projection);
 
 /* out (N, components) = whitened rows of in (N, input_dim), overwritten.
- * SELFSUP_ERR_SHAPE when the shapes do not fit. */
+ * SELFSUP_ERR_SHAPE when the shapes do not fit. out is written a block of
+ * rows at a time: after the checks and the one allocation, only a failure
+ * of the backend's GEMM (SELFSUP_ERR_BACKEND) can leave it partly written. */
 SELFSUP_API selfsup_status selfsup_whitening_apply(const selfsup_whitening *w,
                                                    const selfsup_tensor *in,
                                                    selfsup_tensor *out);
