@@ -90,6 +90,17 @@ SELFSUP_API selfsup_status selfsup_learner_config_value(
 /* Steps taken so far. */
 SELFSUP_API int64_t selfsup_learner_steps(const selfsup_learner *l);
 
+/* Changes the run's planned length (the config's total_steps) to
+ * total_steps, at least 1 and at least the steps already taken: from the
+ * next step on, the schedules (warmup, cosine learning rate, BYOL's tau)
+ * are those of a run of the new length, at the step reached; the steps
+ * taken are not replayed. The recipe chosen at creation stays, and
+ * checkpoints record the new length. For runs that plan themselves to a
+ * time budget and re-plan once real steps are timed; change the length
+ * early, since the schedules jump by the difference. */
+SELFSUP_API selfsup_status selfsup_learner_set_total_steps(selfsup_learner *l,
+                                                           int64_t total_steps);
+
 /* The online encoder (owned by the learner; valid until it is destroyed).
  * Use it read-only while the learner trains. */
 SELFSUP_API const selfsup_encoder *

@@ -128,6 +128,17 @@ static selfsup_status make_objective(selfsup_learner *l)
     return SELFSUP_OK;
 }
 
+/* The schedules' lengths, from the config's total_steps. */
+static void plan_schedules(selfsup_learner *l)
+{
+    const selfsup_learner_config *c = &l->config;
+    l->total_steps = selfsup__config_int(c, SELFSUP__KEY_TOTAL_STEPS);
+    l->warmup_steps =
+        (int64_t)(selfsup__config_double(c, SELFSUP__KEY_WARMUP_FRACTION) *
+                      (double)l->total_steps +
+                  0.5);
+}
+
 selfsup_status selfsup_learner_create(selfsup_learner **out,
                                       const selfsup_learner_config *c)
 {
@@ -146,11 +157,7 @@ selfsup_status selfsup_learner_create(selfsup_learner **out,
     selfsup__config_resolve(&l->config);
     c = &l->config;
     l->n_views = views;
-    l->total_steps = selfsup__config_int(c, SELFSUP__KEY_TOTAL_STEPS);
-    l->warmup_steps =
-        (int64_t)(selfsup__config_double(c, SELFSUP__KEY_WARMUP_FRACTION) *
-                      (double)l->total_steps +
-                  0.5);
+    plan_schedules(l);
     l->peak_lr = selfsup__config_peak_lr(c);
     l->final_lr =
         l->peak_lr * selfsup__config_double(c, SELFSUP__KEY_FINAL_LR_RATIO);
@@ -290,6 +297,29 @@ selfsup_status selfsup_learner_config_value(const selfsup_learner *l,
 int64_t selfsup_learner_steps(const selfsup_learner *l)
 {
     return l ? l->step : 0;
+}
+
+selfsup_status selfsup_learner_set_total_steps(selfsup_learner *l,
+                                               int64_t total_steps)
+{
+    SS_CHECK_NOT_NULL(l);
+    if (total_steps < 1 || total_steps < l->step)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "total_steps = %lld: must be at least 1 and at least "
+                       "the %lld steps already taken",
+                       (long long)total_steps, (long long)l->step);
+    char number[32];
+    snprintf(number, sizeof number, "%lld", (long long)total_steps);
+    /* The stored config is what checkpoints record, so a resumed run
+     * follows the new length too. Its recipe was resolved at creation and
+     * stays: a run does not change optimizer halfway. */
+    selfsup_status s =
+        selfsup_learner_config_set(&l->config, "total_steps", number);
+    if (s != SELFSUP_OK)
+        return SS_FAIL(s, "total_steps = %lld is out of range",
+                       (long long)total_steps);
+    plan_schedules(l);
+    return SELFSUP_OK;
 }
 
 const selfsup_encoder *selfsup_learner_encoder(const selfsup_learner *l)

@@ -600,6 +600,74 @@ START_TEST(encoder_save_carries_whitening)
 }
 END_TEST
 
+/* A learner re-planned to another length before its first step runs as
+ * one made with that length; re-planned later, its next step takes the
+ * rate and tau of the new length at the step reached; checkpoints keep the
+ * new length; a length before the steps taken is refused. */
+START_TEST(set_total_steps_replans_the_schedules)
+{
+    selfsup_tensor *a[2], *b[2];
+    make_views(32, 0, a);
+    make_views(32, 1, b);
+    selfsup_learner *planned = make("byol", 12), *replanned = make("byol", 6),
+                    *late = make("byol", 6);
+    ss_assert_ok(selfsup_learner_set_total_steps(replanned, 12));
+    for (int s = 0; s < 4; s++) {
+        selfsup_tensor **v = s % 2 ? b : a;
+        float l1 = step(planned, v), l2 = step(replanned, v);
+        ck_assert_msg(memcmp(&l1, &l2, sizeof l1) == 0, "step %d: %.9g vs %.9g",
+                      s, (double)l1, (double)l2);
+        if (s < 3)
+            step(late, v);
+        else {
+            ss_assert_ok(selfsup_learner_set_total_steps(late, 12));
+            step(late, v);
+        }
+    }
+    const char *keys[] = {"lr", "tau"};
+    for (int k = 0; k < 2; k++) {
+        double want, got, before;
+        ss_assert_ok(selfsup_learner_diagnostic(planned, keys[k], &want));
+        ss_assert_ok(selfsup_learner_diagnostic(late, keys[k], &got));
+        ck_assert_msg(want == got, "%s: %.17g vs %.17g", keys[k], want, got);
+        ss_assert_ok(selfsup_learner_diagnostic(replanned, keys[k], &before));
+        ck_assert(before == want);
+    }
+
+    char text[32];
+    ck_assert_int_eq(selfsup_learner_set_total_steps(late, 3),
+                     SELFSUP_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_nonnull(
+        strstr(selfsup_last_error(), "selfsup_learner_set_total_steps"));
+    ck_assert_int_eq(selfsup_learner_set_total_steps(late, 0),
+                     SELFSUP_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(selfsup_learner_set_total_steps(NULL, 5),
+                     SELFSUP_ERR_INVALID_ARGUMENT);
+    char *path = temp_path();
+    ss_assert_ok(selfsup_learner_save(late, path));
+    selfsup_learner *loaded;
+    ss_assert_ok(selfsup_learner_load(&loaded, path));
+    unlink(path);
+    ss_assert_ok(
+        selfsup_learner_config_value(loaded, "total_steps", text, sizeof text));
+    ck_assert_str_eq(text, "12");
+    /* the run may be declared over where it stands */
+    ss_assert_ok(selfsup_learner_set_total_steps(loaded, 4));
+    ss_assert_ok(
+        selfsup_learner_config_value(loaded, "total_steps", text, sizeof text));
+    ck_assert_str_eq(text, "4");
+
+    selfsup_learner_destroy(planned);
+    selfsup_learner_destroy(replanned);
+    selfsup_learner_destroy(late);
+    selfsup_learner_destroy(loaded);
+    for (int k = 0; k < 2; k++) {
+        selfsup_tensor_destroy(a[k]);
+        selfsup_tensor_destroy(b[k]);
+    }
+}
+END_TEST
+
 static selfsup_status create_learner(void *ctx)
 {
     selfsup_learner *l = NULL;
@@ -630,6 +698,7 @@ int main(void)
     tcase_add_test(tc, checkpoints_without_recipe_keys_load);
     tcase_add_test(tc, export_carries_encoder_and_normalization);
     tcase_add_test(tc, encoder_save_carries_whitening);
+    tcase_add_test(tc, set_total_steps_replans_the_schedules);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED
     /* Long runs that exercise no code the tests above do not: left to
