@@ -171,7 +171,7 @@ static int plan_to_budget(selfsup_learner_config *config,
                           int64_t per_epoch, const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
                           double *init_knn, double *init_white_knn,
-                          int64_t *total)
+                          int64_t *total, double *planned_eval_s)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
@@ -222,6 +222,50 @@ static int plan_to_budget(selfsup_learner_config *config,
            plan->time_budget, step_s, eval_s, (long long)steps,
            (double)steps / (double)per_epoch, recipe);
     *total = steps;
+    *planned_eval_s = eval_s;
+    return CLI_OK;
+}
+
+/* When a planned run re-plans: at a tenth and at half of its planned steps
+ * (and not before it has a few steps of its own to go by). */
+static bool replan_due(int64_t step, int64_t planned)
+{
+    return step >= 4 && step < planned &&
+           (step == planned / 10 || step == planned / 2);
+}
+
+/* Fits the rest of a planned run to what is left of the budget from the
+ * run's own pace: the planner timed a few steps of a fresh learner, and a
+ * run's steps settle faster or slower than those (warm caches, the
+ * loader's prefetch overlapping the step). step_s is this run's seconds a
+ * step (all of the loop's work but evaluations), eval_s an evaluation's
+ * with its saves. Changes *total and the learner's schedules when the new
+ * length differs by more than 1%. */
+static int replan_to_budget(selfsup_learner *l, const cli_train_plan *plan,
+                            double started, int64_t step, int64_t per_epoch,
+                            double step_s, double eval_s, int64_t *total)
+{
+    double left = (plan->time_budget - (cli_now() - started)) * 0.97;
+    int64_t evals_done =
+        plan->eval_every > 0 ? step / per_epoch / plan->eval_every : 0;
+    int64_t steps = *total;
+    for (int i = 0; i < 4; i++) {
+        double evals =
+            (double)(evals_in(steps, per_epoch, plan->eval_every) - evals_done);
+        steps = step + (int64_t)((left - evals * eval_s) / step_s);
+        if (steps <= step)
+            steps = step + 1;
+    }
+    if (llabs(steps - *total) * 100 <= *total)
+        return CLI_OK;
+    selfsup_status s = selfsup_learner_set_total_steps(l, steps);
+    if (s != SELFSUP_OK)
+        return cli_fail("re-planning the run", s);
+    printf("\nre-planned at step %lld: %.3f s a step, %.1f s an evaluation: "
+           "%lld steps (%.2f epochs)\n",
+           (long long)step, step_s, eval_s, (long long)steps,
+           (double)steps / (double)per_epoch);
+    *total = steps;
     return CLI_OK;
 }
 
@@ -265,7 +309,7 @@ int cli_train_run(const cli_train_plan *plan)
     char path[4096];
     /* A time budget counts from here: planning and evaluations spend it. */
     double started = cli_now(), init_knn = NAN, init_white_knn = NAN;
-    double planned_for = NAN;
+    double planned_for = NAN, planned_eval_s = 0;
     /* the whitening the export records, fitted at step whitened_at */
     selfsup_whitening *whitening = NULL;
     int64_t whitened_at = -1;
@@ -361,7 +405,7 @@ int cli_train_run(const cli_train_plan *plan)
             if (rc == CLI_OK)
                 rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
                                     &eval_opts, started, &init_knn,
-                                    &init_white_knn, &total);
+                                    &init_white_knn, &total, &planned_eval_s);
             planned_for = plan->time_budget;
         }
         if (rc == CLI_OK)
@@ -454,6 +498,11 @@ int cli_train_run(const cli_train_plan *plan)
 
     cli_progress progress = {0};
     float loss = NAN;
+    /* A planned run's own pace, for re-planning: wall time from the end of
+     * its first step (which makes the oneDNN primitives) less evaluations. */
+    const int64_t planned = total;
+    double paced_from = NAN, eval_spent = 0, eval_s = planned_eval_s;
+    int64_t paced_at = 0;
     while (step < total && rc == CLI_OK) {
         int64_t epoch = step / per_epoch;
         if (step % per_epoch == 0 || !progress.total)
@@ -493,7 +542,7 @@ int cli_train_run(const cli_train_plan *plan)
             cli_progress_end(&progress, loss);
         if (epoch_done && plan->eval_every > 0 &&
             ((epoch + 1) % plan->eval_every == 0 || step == total)) {
-            double top1, white;
+            double top1, white, eval_started = cli_now();
             selfsup_whitening *fitted = NULL;
             rc = cli_eval_knn(
                 (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
@@ -516,6 +565,21 @@ int cli_train_run(const cli_train_plan *plan)
                    (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,
                    (double)plan->knn_t);
             rc = save_all(learner, plan->out, whitening);
+            eval_s = cli_now() - eval_started;
+            eval_spent += eval_s;
+        }
+        if (rc == CLI_OK && !isnan(planned_for)) {
+            if (isnan(paced_from)) {
+                paced_from = cli_now();
+                paced_at = step;
+                eval_spent = 0;
+            } else if (replan_due(step, planned)) {
+                double step_s = (cli_now() - paced_from - eval_spent) /
+                                (double)(step - paced_at);
+                rc = replan_to_budget(learner, plan, started, step, per_epoch,
+                                      step_s, eval_s, &total);
+                epochs = (total + per_epoch - 1) / per_epoch;
+            }
         }
         if (interrupted) {
             printf("\ninterrupted at step %lld: saving %s/last.ckpt\n",

@@ -2,8 +2,9 @@
 # `selfsup train --time-budget S` without --epochs plans the run: it times a
 # step, fits the steps to the budget and sets the schedule to end with them,
 # so the learning rate has decayed by the last step and every planned step
-# ran (a planned run stops early only when its steps run a tenth slower
-# than planned). With --epochs the budget only stops.
+# ran, the plan corrected from the run's own pace on the way (a planned run
+# stops early only when its steps run a tenth slower than planned). With
+# --epochs the budget only stops.
 set -eu
 selfsup=$1
 . "$(dirname "$0")/common.sh"
@@ -11,7 +12,11 @@ selfsup=$1
 "$selfsup" train --time-budget 30 --limit 2048 --eval-every 0 --threads 2 \
     --out "$out/plan" > "$out/plan.log"
 grep "^planned for 30s" "$out/plan.log"
-planned=$(sed -n 's/^planned for 30s: .*: \([0-9]*\) steps .*/\1/p' "$out/plan.log")
+# The plan is the planner's, or the last re-plan's (at a tenth and at half of
+# the planned steps, from the run's own pace).
+planned=$(tr '\r' '\n' < "$out/plan.log" |
+    sed -n 's/^\(planned for 30s\|re-planned at step [0-9]*\): .*: \([0-9]*\) steps .*/\2/p' |
+    tail -n 1)
 # The steps run, the first and the last step's learning rates.
 awk -v planned="$planned" '
     /"type": "step"/ {
