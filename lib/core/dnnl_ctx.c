@@ -66,8 +66,7 @@ selfsup_status selfsup__dnnl_check(dnnl_status_t st, const char *where,
 selfsup_status selfsup__dnnl_engine(dnnl_engine_t *out)
 {
     pthread_once(&engine_once, create_engine);
-    SS_TRY(selfsup__dnnl_check(engine_status, __func__,
-                               "engine creation"));
+    SS_TRY(selfsup__dnnl_check(engine_status, __func__, "engine creation"));
     *out = engine;
     return SELFSUP_OK;
 }
@@ -96,4 +95,33 @@ selfsup_status selfsup__dnnl_stream(dnnl_stream_t *out)
     thread_stream = s;
     *out = s;
     return SELFSUP_OK;
+}
+
+int selfsup__dnnl_has_bf16(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
+}
+
+const char *selfsup__dnnl_isa_name(void)
+{
+    /* the largest named set the effective ISA contains */
+    static const struct {
+        dnnl_cpu_isa_t isa;
+        const char *name;
+    } names[] = {
+        {dnnl_cpu_isa_avx512_core_amx, "avx512_core_amx"},
+        {dnnl_cpu_isa_avx512_core_bf16, "avx512_core_bf16"},
+        {dnnl_cpu_isa_avx512_core_vnni, "avx512_core_vnni"},
+        {dnnl_cpu_isa_avx512_core, "avx512_core"},
+        {dnnl_cpu_isa_avx2_vnni, "avx2_vnni"},
+        {dnnl_cpu_isa_avx2, "avx2"},
+        {dnnl_cpu_isa_avx, "avx"},
+        {dnnl_cpu_isa_sse41, "sse41"},
+    };
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if ((isa & (unsigned)names[i].isa) == (unsigned)names[i].isa)
+            return names[i].name;
+    return "generic";
 }

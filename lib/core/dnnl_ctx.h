@@ -20,6 +20,14 @@ selfsup_status selfsup__dnnl_stream(dnnl_stream_t *out);
 selfsup_status selfsup__dnnl_check(dnnl_status_t st, const char *where,
                                    const char *what);
 
+/* 1 when oneDNN has bfloat16 kernels on this CPU under its current ISA
+ * limit (ONEDNN_MAX_CPU_ISA): oneDNN 2.6 runs bf16 from AVX-512 (AVX512_CORE,
+ * emulated; natively with AVX512_BF16 or AMX) and refuses it below. */
+int selfsup__dnnl_has_bf16(void);
+
+/* The instruction set oneDNN dispatches to ("avx2", "avx512_core", ...). */
+const char *selfsup__dnnl_isa_name(void);
+
 #define SS_DNNL(call, what) SS_TRY(selfsup__dnnl_check((call), __func__, what))
 
 #endif

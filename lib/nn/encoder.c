@@ -6,6 +6,7 @@
 
 #include "arch.h"
 #include "core/alloc.h"
+#include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "core/spec.h"
 #include "core/tensor_impl.h"
@@ -397,6 +398,19 @@ static selfsup_status check_input(const selfsup_encoder *e, const char *where,
                          want);
 }
 
+/* oneDNN refuses bf16 primitives below AVX-512 only when a plan is built;
+ * say so by name, before anything runs. */
+static selfsup_status check_precision(const selfsup_encoder *e,
+                                      const char *where)
+{
+    if (e->dt != dnnl_bf16 || selfsup__dnnl_has_bf16())
+        return SELFSUP_OK;
+    return selfsup__fail(SELFSUP_ERR_UNSUPPORTED, where,
+                         "precision=bf16 needs oneDNN's AVX-512 kernels, but "
+                         "this CPU runs oneDNN at %s: use precision=f32",
+                         selfsup__dnnl_isa_name());
+}
+
 static selfsup_status check_rows(const selfsup_encoder *e, const char *where,
                                  const char *name, const selfsup_tensor *y,
                                  int64_t n)
@@ -416,6 +430,7 @@ selfsup_status selfsup_encoder_forward_view(selfsup_encoder *e, int view,
     SS_TRY(check_input(e, __func__, "input", input));
     SS_TRY(check_rows(e, __func__, "output", output, input->dims[0]));
     SS_TRY(selfsup__tensor_check_finite(input, __func__, "input"));
+    SS_TRY(check_precision(e, __func__));
     selfsup__threads_apply();
     selfsup__plan *p;
     SS_TRY(get_plan(e, input->dims, &p));

@@ -167,28 +167,47 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     int s = op->src[0], d = op->dst;
     dnnl_memory_desc_t src, plain;
     SS_TRY(src_md(p, ctx, s, 0, &src));
-    if (rank_of(ctx, s) == 2) {
-        SS_TRY(selfsup__md_plain(&plain, 2, p->dims[s], p->dt));
-        /* nChw16c of (N, C, 1, 1) is (N, C) row-major when 16 | C */
-        if (dnnl_memory_desc_equal(&src, &plain) && p->dims[s][1] % 16 == 0) {
-            dnnl_dims_t d4 = {p->dims[s][0], p->dims[s][1], 1, 1};
-            SS_DNNL(dnnl_memory_desc_init_by_tag(&o->image_md, 4, d4, p->dt,
-                                                 dnnl_aBcd16b),
-                    "batch-norm image descriptor");
-            o->as_image = 1;
-        }
-    }
-    const dnnl_memory_desc_t *data = o->as_image ? &o->image_md : &src;
     unsigned flags = (op->affine ? dnnl_use_scale | dnnl_use_shift : 0u) |
                      (op->relu ? dnnl_fuse_norm_relu : 0u);
     unsigned fwd_flags = flags | (p->training ? 0u : dnnl_use_global_stats);
+    dnnl_prop_kind_t kind =
+        p->training ? dnnl_forward_training : dnnl_forward_inference;
     dnnl_batch_normalization_desc_t fd, bd;
-    SS_DNNL(dnnl_batch_normalization_forward_desc_init(
-                &fd,
-                p->training ? dnnl_forward_training : dnnl_forward_inference,
-                data, BN_EPS, fwd_flags),
-            "batch-norm forward descriptor");
-    SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
+    if (rank_of(ctx, s) == 2) {
+        SS_TRY(selfsup__md_plain(&plain, 2, p->dims[s], p->dt));
+        /* nChw16c (nChw8c) of (N, C, 1, 1) is (N, C) row-major when 16 (8)
+         * divides C. AVX-512 has jit kernels for the first, AVX2 only for
+         * the second; the first block whose kernel is not oneDNN's
+         * reference one is kept. */
+        static const struct {
+            int64_t block;
+            dnnl_format_tag_t tag;
+        } blocks[] = {{16, dnnl_aBcd16b}, {8, dnnl_aBcd8b}};
+        for (int k = 0; k < 2 && !o->fwd.prim; k++) {
+            if (!dnnl_memory_desc_equal(&src, &plain) ||
+                p->dims[s][1] % blocks[k].block != 0)
+                continue;
+            dnnl_dims_t d4 = {p->dims[s][0], p->dims[s][1], 1, 1};
+            SS_DNNL(dnnl_memory_desc_init_by_tag(&o->image_md, 4, d4, p->dt,
+                                                 blocks[k].tag),
+                    "batch-norm image descriptor");
+            SS_DNNL(dnnl_batch_normalization_forward_desc_init(
+                        &fd, kind, &o->image_md, BN_EPS, fwd_flags),
+                    "batch-norm forward descriptor");
+            SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
+            if (selfsup__prim_is_reference(&o->fwd))
+                selfsup__prim_destroy(&o->fwd);
+            else
+                o->as_image = 1;
+        }
+    }
+    const dnnl_memory_desc_t *data = o->as_image ? &o->image_md : &src;
+    if (!o->fwd.prim) {
+        SS_DNNL(dnnl_batch_normalization_forward_desc_init(&fd, kind, data,
+                                                           BN_EPS, fwd_flags),
+                "batch-norm forward descriptor");
+        SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
+    }
     p->md[d] = p->md[s];
     SS_TRY(selfsup__md_plain(&o->stat_md, 1, &p->dims[s][1], dnnl_f32));
     o->stat_count = p->dims[s][0];

@@ -219,5 +219,7 @@ int selfsup__prim_is_reference(const selfsup__prim *p)
             dnnl_success ||
         !impl)
         return 0;
-    return strncmp(impl, "ref", 3) == 0;
+    /* "ref:any", and per-primitive names such as batch norm's
+     * "bnorm_ref:any" */
+    return strncmp(impl, "ref", 3) == 0 || strstr(impl, "_ref:") != NULL;
 }

@@ -146,8 +146,14 @@ START_TEST(simsiam_collapses_without_stop_gradient)
     float loss_with, loss_without;
     double with = simsiam_collapse_after(1, 100, &loss_with);
     double without = simsiam_collapse_after(0, 100, &loss_without);
+    /* Measured on AVX2 (with / without): monitor 0.1095 / 0.0633, loss
+     * -0.731 / -0.888; with the heads' batch norm on oneDNN's reference
+     * kernel, 0.107 / 0.069 and -0.663 / -0.855 (100 steps amplify any
+     * change of rounding). Without the stop-gradient the monitor falls from
+     * its 0.09 at step 25 while with it it rises; the bounds sit between
+     * the two runs with a margin over both draws. */
     ck_assert_msg(with > 0.7 * healthy && loss_without < -0.8 &&
-                      loss_without < loss_with - 0.15 && without < 0.6 * with,
+                      loss_without < loss_with - 0.1 && without < 0.75 * with,
                   "collapse monitor with stop-gradient %g (healthy %g), "
                   "without %g; loss with %g, without %g",
                   with, healthy, without, (double)loss_with,
