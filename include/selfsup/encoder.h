@@ -2,13 +2,16 @@
  *
  * An encoder is made from a spec string:
  *
- *   resnet18[:width=16,in_channels=1,precision=f32]
+ *   resnet18[:width=16,in_channels=1,stem_stride=1,precision=f32]
  *       The CIFAR ResNet-18: a 3x3 stride-1 stem convolution (no bias),
  *       batch norm, ReLU, no max-pool; four stages of two BasicBlocks of
  *       widths w, 2w, 4w, 8w (stride 2 at the first block of stages 2-4,
  *       with a 1x1 stride-2 convolution + batch-norm shortcut); global
  *       average pooling. Input (N, in_channels, H, W), output (N, 8 w).
  *       Defaults: width=16, in_channels=1 (28x28 grayscale images).
+ *       stem_stride=2 gives the stem convolution stride 2 (padding 1):
+ *       every stage then runs on a quarter of the positions, at a quarter
+ *       of the cost, with the same parameters.
  *       Parameters are named as torchvision's resnet18 state_dict
  *       ("conv1.weight", "layer2.0.downsample.1.running_var", ...; no fc).
  *
@@ -155,7 +158,8 @@ SELFSUP_API selfsup_status selfsup_encoder_input_normalization(
     const selfsup_encoder *e, float *mean, float *std);
 
 /* The canonical spec, every key spelled out ("resnet18:width=16,
- * in_channels=1,precision=f32"), for checkpoints; NULL for NULL. */
+ * in_channels=1,precision=f32") but stem_stride, which appears only when
+ * it is 2, for checkpoints; NULL for NULL. */
 SELFSUP_API const char *selfsup_encoder_spec(const selfsup_encoder *e);
 
 #ifdef __cplusplus

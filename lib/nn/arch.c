@@ -30,11 +30,11 @@ static int basic_block(selfsup__graph *g, const char *name, int x, int64_t in_c,
 }
 
 selfsup_status selfsup__resnet18_graph(selfsup__graph *g, int64_t width,
-                                       int64_t in_channels)
+                                       int64_t in_channels, int stem_stride)
 {
     selfsup__graph_init(g, 4, in_channels);
-    int x = selfsup__graph_conv(g, "conv1", g->input, width, 3, 1, 1, 0,
-                                SS_INIT_KAIMING_FAN_OUT);
+    int x = selfsup__graph_conv(g, "conv1", g->input, width, 3, stem_stride, 1,
+                                0, SS_INIT_KAIMING_FAN_OUT);
     x = selfsup__graph_bn(g, "bn1", x, 1, 1);
     int64_t c = width;
     for (int stage = 0; stage < 4; stage++) {

@@ -96,15 +96,23 @@ static selfsup_status parse_spec(selfsup__spec *s, selfsup__graph *g,
 {
     int precision = 0;
     if (strcmp(s->name, "resnet18") == 0) {
-        long width = 16, in_channels = 1;
+        long width = 16, in_channels = 1, stem_stride = 1;
         SS_TRY(selfsup__spec_int(s, "width", 1, 4096, &width));
         SS_TRY(selfsup__spec_int(s, "in_channels", 1, 4096, &in_channels));
+        SS_TRY(selfsup__spec_int(s, "stem_stride", 1, 2, &stem_stride));
         SS_TRY(selfsup__spec_choice(s, "precision", PRECISIONS, 2, &precision));
         SS_TRY(selfsup__spec_finish(s));
-        snprintf(canon, cap, "resnet18:width=%ld,in_channels=%ld,precision=%s",
-                 width, in_channels, PRECISIONS[precision]);
+        /* stem_stride is spelled out only when it is not the CIFAR stem's
+         * 1, so the specs that checkpoints recorded before the key existed
+         * stay canonical */
+        char stem[32] = "";
+        if (stem_stride != 1)
+            snprintf(stem, sizeof stem, ",stem_stride=%ld", stem_stride);
+        snprintf(canon, cap,
+                 "resnet18:width=%ld,in_channels=%ld%s,precision=%s", width,
+                 in_channels, stem, PRECISIONS[precision]);
         *bf16 = precision;
-        return selfsup__resnet18_graph(g, width, in_channels);
+        return selfsup__resnet18_graph(g, width, in_channels, (int)stem_stride);
     }
     if (strcmp(s->name, "mlp") == 0) {
         long in = 512, hidden = 4096, out = 256, layers = 2;

@@ -196,6 +196,8 @@ START_TEST(bad_specs)
                     SELFSUP_ERR_INVALID_ARGUMENT, "depth");
     ss_assert_fails(selfsup_encoder_create(&e, "resnet18:precision=f16", 1),
                     SELFSUP_ERR_INVALID_ARGUMENT, "precision");
+    ss_assert_fails(selfsup_encoder_create(&e, "resnet18:stem_stride=3", 1),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "stem_stride");
     ss_assert_fails(selfsup_encoder_create(&e, "mlp:layers=0", 1),
                     SELFSUP_ERR_INVALID_ARGUMENT, "layers");
     ss_assert_fails(selfsup_encoder_create(&e, "mlp:last_bn=2", 1),
@@ -214,6 +216,24 @@ START_TEST(bad_specs)
     ck_assert(memcmp(we, wf, (size_t)n * sizeof *we) == 0);
     free(we);
     free(wf);
+    selfsup_encoder_destroy(e);
+    selfsup_encoder_destroy(f);
+    /* stem_stride is spelled out when it is not 1; 28 -> 14 -> 14 -> 7 ->
+     * 4 -> 2, the same parameters as the CIFAR stem's */
+    e = make("resnet18:stem_stride=2,width=8", 2);
+    ck_assert_str_eq(selfsup_encoder_spec(e),
+                     "resnet18:width=8,in_channels=1,stem_stride=2,"
+                     "precision=f32");
+    f = make("resnet18:stem_stride=1,width=8", 2);
+    ck_assert_str_eq(selfsup_encoder_spec(f),
+                     "resnet18:width=8,in_channels=1,precision=f32");
+    ck_assert_int_eq(selfsup_encoder_param_count(e),
+                     selfsup_encoder_param_count(f));
+    int64_t xd[4] = {2, 1, 28, 28}, yd[2] = {2, 64};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 3, 0, 1), *y = nn_tensor(2, yd);
+    ss_assert_ok(selfsup_encoder_forward(e, x, y));
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(y);
     selfsup_encoder_destroy(e);
     selfsup_encoder_destroy(f);
 }

@@ -424,6 +424,19 @@ START_TEST(fd_small_resnet)
 }
 END_TEST
 
+/* The stride-2 stem (half the side before the first stage): 11 -> 6 -> 3
+ * -> 2 -> 1, odd sides on the way, padding on every stride. */
+START_TEST(fd_small_resnet_stem_stride_2)
+{
+    selfsup_encoder *e = NULL;
+    ss_assert_ok(selfsup_encoder_create(
+        &e, "resnet18:width=4,in_channels=1,stem_stride=2", 9));
+    const int64_t d[4] = {3, 1, 11, 11};
+    check_encoder(e, 4, d, 556, 3);
+    selfsup_encoder_destroy(e);
+}
+END_TEST
+
 START_TEST(fd_mlp_head)
 {
     selfsup_encoder *e = NULL;
@@ -447,6 +460,7 @@ TCase *fd_tcase(void)
     tcase_add_test(tc, fd_pooling);
     tcase_add_test(tc, fd_linear);
     tcase_add_test(tc, fd_small_resnet);
+    tcase_add_test(tc, fd_small_resnet_stem_stride_2);
     tcase_add_test(tc, fd_mlp_head);
     return tc;
 }
