@@ -83,6 +83,12 @@ bool cli_metrics_resume(cli_metrics *m, const char *path, int64_t step,
 void cli_metrics_write(cli_metrics *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void cli_metrics_close(cli_metrics *m);
+/* Appends (x_scale * x_key, y_key) of every record of type ("step",
+ * "eval") in the metrics file at path to out. Returns CLI_FAILED, with a
+ * message naming the file, when it cannot be read, holds no such record,
+ * or a record has y_key but no x_key. */
+int cli_metrics_read(const char *path, const char *type, const char *x_key,
+                     double x_scale, const char *y_key, cli_series *out);
 
 /* Writes an SVG with two panels: loss over steps, kNN top-1 over steps
  * (with the raw-pixel and random-init baselines as dashed lines when >= 0).
@@ -91,5 +97,14 @@ void cli_metrics_close(cli_metrics *m);
 bool cli_write_curves_svg(const char *path, const cli_series *loss,
                           const cli_series *knn, double raw_baseline,
                           double random_baseline, const char *title);
+
+/* Writes an SVG with one panel overlaying n series (at most 10 colours,
+ * then they repeat), a legend of their labels, x_label and y_label on the
+ * axes and the y values multiplied by y_scale on the ticks. Written as
+ * cli_write_curves_svg writes. */
+bool cli_write_overlay_svg(const char *path, const cli_series *series,
+                           const char *const *labels, int n,
+                           const char *x_label, const char *y_label,
+                           double y_scale, const char *title);
 
 #endif

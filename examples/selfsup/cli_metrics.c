@@ -130,3 +130,53 @@ bool cli_metrics_resume(cli_metrics *m, const char *path, int64_t step,
     }
     return cli_metrics_open(m, path, true);
 }
+
+int cli_metrics_read(const char *path, const char *type, const char *x_key,
+                     double x_scale, const char *y_key, cli_series *out)
+{
+    FILE *in = fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "selfsup: cannot read %s: %s\n", path, strerror(errno));
+        return CLI_FAILED;
+    }
+    char type_text[64], x_text[64], y_text[64];
+    snprintf(type_text, sizeof type_text, "\"type\": \"%s\"", type);
+    snprintf(x_text, sizeof x_text, "\"%s\": ", x_key);
+    snprintf(y_text, sizeof y_text, "\"%s\": ", y_key);
+    char *line = NULL;
+    size_t capacity = 0;
+    int64_t records = 0, without_x = 0;
+    bool ok = true;
+    while (ok && getline(&line, &capacity, in) > 0) {
+        double x, y;
+        if (!strstr(line, type_text) || !json_number(line, y_text, &y))
+            continue;
+        records++;
+        if (!json_number(line, x_text, &x)) {
+            without_x++;
+            continue;
+        }
+        ok = cli_series_add(out, x * x_scale, y);
+    }
+    free(line);
+    bool read_error = ferror(in);
+    fclose(in);
+    if (!ok || read_error) {
+        fprintf(stderr, "selfsup: cannot read %s: %s\n", path,
+                ok ? "read error" : "out of memory");
+        return CLI_FAILED;
+    }
+    if (records == 0) {
+        fprintf(stderr, "selfsup: %s has no \"%s\" record with \"%s\"\n", path,
+                type, y_key);
+        return CLI_FAILED;
+    }
+    if (without_x > 0) {
+        fprintf(stderr,
+                "selfsup: %lld of the %lld \"%s\" records of %s have no "
+                "\"%s\" (a run written by an older selfsup?)\n",
+                (long long)without_x, (long long)records, type, path, x_key);
+        return CLI_FAILED;
+    }
+    return CLI_OK;
+}

@@ -490,8 +490,9 @@ int cli_train_run(const cli_train_plan *plan)
         cli_metrics_write(&metrics,
                           "\"type\": \"eval\", \"step\": 0, \"epoch\": 0, "
                           "\"knn_top1\": %.6f, \"knn_white_top1\": %.6f, "
-                          "\"knn_k\": %d, \"knn_t\": %g",
-                          top1, white, plan->knn_k, (double)plan->knn_t);
+                          "\"knn_k\": %d, \"knn_t\": %g, \"seconds\": %.1f",
+                          top1, white, plan->knn_k, (double)plan->knn_t,
+                          cli_now() - started);
         printf("kNN top-1 at initialisation: %.2f%% (whitened %.2f%%)\n",
                100 * top1, 100 * white);
     }
@@ -531,9 +532,10 @@ int cli_train_run(const cli_train_plan *plan)
         cli_metrics_write(&metrics,
                           "\"type\": \"step\", \"step\": %lld, \"epoch\": "
                           "%lld, \"loss\": %.6f, \"lr\": %.6g, "
-                          "\"collapse_std\": %.6f, \"images_per_s\": %.1f",
+                          "\"collapse_std\": %.6f, \"images_per_s\": %.1f, "
+                          "\"seconds\": %.1f",
                           (long long)step, (long long)epoch, (double)loss, lr,
-                          collapse, (double)batch / dt);
+                          collapse, (double)batch / dt, cli_now() - started);
         cli_series_add(&loss_curve, (double)step, (double)loss);
         cli_progress_update(&progress, step - epoch * per_epoch, loss,
                             (double)batch / dt);
@@ -557,9 +559,11 @@ int cli_train_run(const cli_train_plan *plan)
                               "\"type\": \"eval\", \"step\": %lld, "
                               "\"epoch\": %lld, \"knn_top1\": %.6f, "
                               "\"knn_white_top1\": %.6f, "
-                              "\"knn_k\": %d, \"knn_t\": %g",
+                              "\"knn_k\": %d, \"knn_t\": %g, "
+                              "\"seconds\": %.1f",
                               (long long)step, (long long)epoch + 1, top1,
-                              white, plan->knn_k, (double)plan->knn_t);
+                              white, plan->knn_k, (double)plan->knn_t,
+                              cli_now() - started);
             printf("kNN top-1 after epoch %lld: %.2f%%, whitened %.2f%% "
                    "(k = %d, T = %g)\n",
                    (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,

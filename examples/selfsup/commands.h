@@ -16,6 +16,7 @@ int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_demo(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* Everything a training run needs, as `train` parses it and `demo` sets
  * it. Strings NULL mean "the default". */

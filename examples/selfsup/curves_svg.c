@@ -1,5 +1,6 @@
 /* The training curves as a self-contained SVG a browser shows: loss over
- * steps on the left, kNN top-1 over steps on the right. */
+ * steps on the left, kNN top-1 over steps on the right; and several runs'
+ * curves overlaid in one panel (selfsup plot). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,7 @@ static double py(const panel *p, double y)
 }
 
 static void draw_frame(FILE *f, const panel *p, const char *title,
-                       const char *ylabel, double y_scale)
+                       const char *xlabel, const char *ylabel, double y_scale)
 {
     double x0 = px(p, p->x.lo), x1 = px(p, p->x.hi);
     double y0 = py(p, p->y.lo), y1 = py(p, p->y.hi);
@@ -97,8 +98,8 @@ static void draw_frame(FILE *f, const panel *p, const char *title,
             x0, y1, x1 - x0, y0 - y1);
     fprintf(f,
             "<text x='%.1f' y='%.1f' font-size='12' "
-            "text-anchor='middle'>step</text>\n",
-            (x0 + x1) / 2, y0 + 32);
+            "text-anchor='middle'>%s</text>\n",
+            (x0 + x1) / 2, y0 + 32, xlabel);
     fprintf(f,
             "<text x='%.1f' y='%.1f' font-size='12' text-anchor='middle' "
             "transform='rotate(-90 %.1f %.1f)'>%s</text>\n",
@@ -137,20 +138,63 @@ static void draw_baseline(FILE *f, const panel *p, double y, const char *label,
             px(p, p->x.hi) - 4, py(p, y) - 4, color, label, 100 * y);
 }
 
+/* Text content with XML's special characters escaped (labels come from
+ * the command line and directory names). */
+static void svg_text(FILE *f, const char *text)
+{
+    for (const char *c = text; *c; c++) {
+        if (*c == '<')
+            fputs("&lt;", f);
+        else if (*c == '>')
+            fputs("&gt;", f);
+        else if (*c == '&')
+            fputs("&amp;", f);
+        else
+            fputc(*c, f);
+    }
+}
+
+/* Opens path's temporary file (its name in tmp) and writes the SVG header
+ * and title; NULL if it cannot be created. */
+static FILE *svg_begin(const char *path, char *tmp, size_t cap, int width,
+                       int height, const char *title)
+{
+    snprintf(tmp, cap, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return NULL;
+    fprintf(f,
+            "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
+            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' "
+            "fill='white'/>\n<text x='%d' y='16' font-size='13'>",
+            width, height, 10);
+    svg_text(f, title);
+    fputs("</text>\n", f);
+    return f;
+}
+
+/* Closes the SVG and renames it into place; a failure removes it. */
+static bool svg_end(FILE *f, const char *tmp, const char *path)
+{
+    fputs("</svg>\n", f);
+    bool ok = fflush(f) == 0 && !ferror(f);
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        remove(tmp);
+        return false;
+    }
+    return true;
+}
+
 bool cli_write_curves_svg(const char *path, const cli_series *loss,
                           const cli_series *knn, double raw_baseline,
                           double random_baseline, const char *title)
 {
     char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
+    FILE *f =
+        svg_begin(path, tmp, sizeof tmp, 2 * PANEL_W, PANEL_H + 20, title);
     if (!f)
         return false;
-    fprintf(f,
-            "<svg xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
-            "font-family='sans-serif'>\n<rect width='100%%' height='100%%' "
-            "fill='white'/>\n<text x='%d' y='16' font-size='13'>%s</text>\n",
-            2 * PANEL_W, PANEL_H + 20, 10, title);
 
     double xlo = 0, xhi = 1, llo = INFINITY, lhi = -INFINITY;
     range_of(loss, &xlo, &xhi, 0);
@@ -159,7 +203,7 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
     if (!isfinite(llo))
         llo = 0, lhi = 1;
     panel left = {0, 20, nice_axis(0, xhi), nice_axis(llo, lhi)};
-    draw_frame(f, &left, "training loss", "loss", 1);
+    draw_frame(f, &left, "training loss", "step", "loss", 1);
     draw_series(f, &left, loss, "#1f77b4", 0);
 
     double klo = INFINITY, khi = -INFINITY;
@@ -172,17 +216,55 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
         klo = 0, khi = 1;
     panel right = {PANEL_W, 20, nice_axis(0, xhi),
                    nice_axis(fmax(0, klo - 0.02), fmin(1, khi + 0.02))};
-    draw_frame(f, &right, "kNN top-1 (test)", "accuracy (%)", 100);
+    draw_frame(f, &right, "kNN top-1 (test)", "step", "accuracy (%)", 100);
     draw_baseline(f, &right, raw_baseline, "raw pixels", "#888");
     draw_baseline(f, &right, random_baseline, "random init", "#c44");
     draw_series(f, &right, knn, "#2ca02c", 1);
 
-    fputs("</svg>\n", f);
-    bool ok = fflush(f) == 0 && !ferror(f);
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
+    return svg_end(f, tmp, path);
+}
+
+bool cli_write_overlay_svg(const char *path, const cli_series *series,
+                           const char *const *labels, int n,
+                           const char *x_label, const char *y_label,
+                           double y_scale, const char *title)
+{
+    static const char *const COLORS[] = {
+        "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+    enum { LEGEND_W = 220, LINE_H = 18 };
+    int height = PANEL_H + 20;
+    if (20 + 30 + n * LINE_H > height)
+        height = 20 + 30 + n * LINE_H;
+    char tmp[4200];
+    FILE *f =
+        svg_begin(path, tmp, sizeof tmp, PANEL_W + LEGEND_W, height, title);
+    if (!f)
         return false;
+    double xlo = 0, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;
+    for (int i = 0; i < n; i++) {
+        range_of(&series[i], &xlo, &xhi, 0);
+        range_of(&series[i], &ylo, &yhi, 1);
     }
-    return true;
+    if (!isfinite(xhi))
+        xhi = 1;
+    if (!isfinite(ylo))
+        ylo = 0, yhi = 1;
+    double pad = (yhi - ylo) * 0.05;
+    panel p = {0, 20, nice_axis(xlo, xhi), nice_axis(ylo - pad, yhi + pad)};
+    draw_frame(f, &p, y_label, x_label, y_label, y_scale);
+    for (int i = 0; i < n; i++) {
+        const char *color = COLORS[i % 10];
+        draw_series(f, &p, &series[i], color, series[i].count <= 40);
+        double y = 20 + 30 + i * LINE_H;
+        fprintf(f,
+                "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
+                "stroke-width='3'/>\n<text x='%d' y='%.1f' "
+                "font-size='12'>",
+                PANEL_W + 4, y - 4, PANEL_W + 24, y - 4, color, PANEL_W + 30,
+                y);
+        svg_text(f, labels[i]);
+        fputs("</text>\n", f);
+    }
+    return svg_end(f, tmp, path);
 }

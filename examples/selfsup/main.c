@@ -15,6 +15,7 @@ static const struct {
     {"embed", cmd_embed, "write an encoder's features of images to .npy"},
     {"bench", cmd_bench, "training-step throughput"},
     {"demo", cmd_demo, "train on Fashion-MNIST for a few minutes, evaluate"},
+    {"plot", cmd_plot, "overlay several runs' curves in one SVG"},
 };
 
 static void usage(FILE *f)

@@ -19,17 +19,24 @@ grep "^planned for 30s" "$out/plan.log"
 planned=$(tr '\r' '\n' < "$out/plan.log" |
     sed -n 's/^\(planned for 30s\|re-planned at step [0-9]*\): .*: \([0-9]*\) steps .*/\2/p' |
     tail -n 1)
-# The steps run, the first and the last step's learning rates.
+# The steps run, the first and the last step's learning rates, their times.
 awk -v planned="$planned" '
     /"type": "step"/ {
-        for (i = 1; i <= NF; i++) if ($i == "\"lr\":") lr = $(i + 1) + 0
+        for (i = 1; i <= NF; i++) {
+            if ($i == "\"lr\":") lr = $(i + 1) + 0
+            if ($i == "\"seconds\":") t = $(i + 1) + 0
+        }
+        # wall time since the command started: positive, never going back
+        if (t <= 0 || t < last_t) late++
+        last_t = t
         if (!steps++ || lr > peak) peak = lr
         last = lr
     }
     END {
         printf "planned %d steps, ran %d; peak lr %g, last %g\n",
                planned, steps, peak, last
-        exit !(planned > 8 && steps == planned && last < 0.05 * peak)
+        exit !(planned > 8 && steps == planned && last < 0.05 * peak &&
+               !late)
     }' "$out/plan/metrics.jsonl"
 
 # With --epochs the plan is the epochs and the budget a hard stop.

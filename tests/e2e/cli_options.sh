@@ -8,7 +8,7 @@ data=/usr/share/datasets/fashion-mnist
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-for cmd in train eval embed bench demo; do
+for cmd in train eval embed bench demo plot; do
     "$selfsup" "$cmd" --help > "$out/help" 2>&1
     grep -q "^usage: selfsup $cmd" "$out/help"
 done
@@ -72,3 +72,26 @@ plain=$(first_lr "$out/plain")
 warm=$(first_lr "$out/warm")
 echo "first-step lr: $plain without a warmup, $warm with warmup_fraction 0.5"
 awk -v a="$plain" -v b="$warm" 'BEGIN { exit !(a > 0 && b >= 0 && b < a / 1.9) }'
+
+# plot overlays both runs' losses against steps: one polyline a run, with
+# every step of its metrics, and the legend's labels.
+"$selfsup" plot "$out/plain" "$out/warm" --y loss --x steps \
+    --labels "plain,warm <0.5>" --out "$out/loss.svg" > /dev/null
+[ "$(grep -c '<polyline' "$out/loss.svg")" -eq 2 ]
+grep -qF '>warm &lt;0.5&gt;</text>' "$out/loss.svg"
+steps=$(grep -c '"type": "step"' "$out/plain/metrics.jsonl")
+points=$(grep '<polyline' "$out/loss.svg" | head -n 1 |
+    sed "s/.*points='\([^']*\)'.*/\1/" | wc -w)
+[ "$points" -eq "$steps" ]
+[ ! -e "$out/loss.svg.tmp" ]
+usage_error "--out FILE.svg is required" plot "$out/plain"
+usage_error "--x hours is not one of" plot "$out/plain" --x hours \
+    --out "$out/x.svg"
+usage_error "--y loss is per step" plot "$out/plain" --y loss --x epochs \
+    --out "$out/x.svg"
+# A run without kNN records is named, and nothing is written.
+status=0
+"$selfsup" plot "$out/plain" --out "$out/knn.svg" > /dev/null 2> "$out/err" ||
+    status=$?
+[ "$status" -eq 1 ] && [ ! -e "$out/knn.svg" ]
+grep -qF 'plain/metrics.jsonl has no "eval" record with "knn_top1"' "$out/err"
