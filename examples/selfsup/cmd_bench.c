@@ -98,11 +98,13 @@ int cli_measure_step(const char *method, const char *encoder, int64_t batch,
 
 int cmd_bench(int argc, char **argv)
 {
+    char default_encoder[128]; /* the program's, on one-channel images */
+    snprintf(default_encoder, sizeof default_encoder,
+             CLI_DEFAULT_ENCODER_FORMAT, 1);
     cli_option opts[] = {
         {"method", NULL, false,
          "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
-        {"encoder", NULL, false, "encoder spec",
-         "resnet18:width=16,in_channels=1"},
+        {"encoder", NULL, false, "encoder spec", default_encoder},
         {"batch", NULL, false, "batch size", "256"},
         {"size", NULL, false, "image side in pixels", "28"},
         {"steps", NULL, false, "measured steps", "10"},

@@ -165,34 +165,40 @@ static int time_real_steps(selfsup_learner *l, selfsup_loader *loader,
  * point, *init_knn) and a few steps of a learner made from the config, fed
  * by the run's loader, then sets total_steps to what leaves the budget for
  * the steps and every evaluation. The recipe can depend on total_steps, so
- * a plan that changes it is timed again. */
+ * a plan that changes it is timed again; so is one that moves to
+ * fast_encoder (NULL: the user chose the encoder) because the budget
+ * leaves the default encoder fewer than CLI_FAST_STEM_EPOCHS epochs. */
 static int plan_to_budget(selfsup_learner_config *config,
                           const cli_train_plan *plan, selfsup_loader *loader,
                           int64_t per_epoch, const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
-                          double *init_knn, double *init_white_knn,
-                          int64_t *total, double *planned_eval_s)
+                          const char *fast_encoder, double *init_knn,
+                          double *init_white_knn, int64_t *total,
+                          double *planned_eval_s)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
     char timed_recipe[16] = "", recipe[16] = "";
+    bool timed_fast = false, fast = false, evaluated = false;
     int rc = set_total_steps(config, steps);
-    for (int pass = 0; pass < 2 && rc == CLI_OK; pass++) {
+    for (int pass = 0; pass < 4 && rc == CLI_OK; pass++) {
         selfsup_status s =
             selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
         if (s != SELFSUP_OK)
             return cli_fail("reading the recipe", s);
-        if (strcmp(recipe, timed_recipe) == 0)
+        if (pass > 0 && strcmp(recipe, timed_recipe) == 0 && fast == timed_fast)
             break;
         selfsup_learner *probe = NULL;
         s = selfsup_learner_create(&probe, config);
         if (s != SELFSUP_OK)
             return cli_fail("making the learner", s);
-        if (plan->eval_every > 0 && pass == 0) {
+        /* the step-0 figure is the run's own encoder's */
+        if (plan->eval_every > 0 && (!evaluated || fast != timed_fast)) {
             double t0 = cli_now();
             rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(probe),
                               eval, eval_opts, init_knn, init_white_knn, NULL);
             eval_s = cli_now() - t0;
+            evaluated = true;
         }
         double first_s = 0;
         if (rc == CLI_OK)
@@ -200,6 +206,7 @@ static int plan_to_budget(selfsup_learner_config *config,
                                  &first_s);
         selfsup_learner_destroy(probe);
         snprintf(timed_recipe, sizeof timed_recipe, "%s", recipe);
+        timed_fast = fast;
         /* The run's learner pays the first step's set-up again; steps
          * vary, so 3% of the rest is left as a margin. */
         double left =
@@ -212,6 +219,15 @@ static int plan_to_budget(selfsup_learner_config *config,
                               step_s);
         if (steps < 1)
             steps = 1;
+        if (rc == CLI_OK && fast_encoder && !fast &&
+            (double)steps < CLI_FAST_STEM_EPOCHS * (double)per_epoch) {
+            printf("planned for %gs: %.2f epochs of the default encoder, "
+                   "under %g: timing its stride-2 stem (stem_stride=2)\n",
+                   plan->time_budget, (double)steps / (double)per_epoch,
+                   CLI_FAST_STEM_EPOCHS);
+            rc = set_from(config, "encoder", fast_encoder);
+            fast = true;
+        }
         if (rc == CLI_OK)
             rc = set_total_steps(config, steps);
     }
@@ -355,8 +371,7 @@ int cli_train_run(const cli_train_plan *plan)
         }
         char encoder[256], number[64];
         if (!plan->encoder)
-            snprintf(encoder, sizeof encoder,
-                     "resnet18:width=16,in_channels=%d",
+            snprintf(encoder, sizeof encoder, CLI_DEFAULT_ENCODER_FORMAT,
                      selfsup_dataset_channels(train));
         rc = set_from(config, "encoder",
                       plan->encoder ? plan->encoder : encoder);
@@ -402,10 +417,14 @@ int cli_train_run(const cli_train_plan *plan)
                                  plan->seed, &views, &loader);
             if (rc == CLI_OK && plan->eval_every > 0)
                 rc = monitor_like_views(&eval, views, train);
+            char fast_encoder[256];
+            snprintf(fast_encoder, sizeof fast_encoder, CLI_FAST_ENCODER_FORMAT,
+                     selfsup_dataset_channels(train));
             if (rc == CLI_OK)
-                rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
-                                    &eval_opts, started, &init_knn,
-                                    &init_white_knn, &total, &planned_eval_s);
+                rc = plan_to_budget(
+                    config, plan, loader, per_epoch, &eval, &eval_opts, started,
+                    plan->encoder ? NULL : fast_encoder, &init_knn,
+                    &init_white_knn, &total, &planned_eval_s);
             planned_for = plan->time_budget;
         }
         if (rc == CLI_OK)
@@ -459,9 +478,10 @@ int cli_train_run(const cli_train_plan *plan)
         rc = CLI_FAILED;
         goto done;
     }
-    printf("training %s: %lld images, batch %lld, %lld views, %lld "
+    printf("training %s on %s: %lld images, batch %lld, %lld views, %lld "
            "steps (%lld epochs), %d threads, output in %s\n",
            selfsup_learner_method(learner),
+           selfsup_encoder_spec(selfsup_learner_encoder(learner)),
            (long long)selfsup_dataset_count(train), (long long)batch,
            (long long)n_views, (long long)total, (long long)epochs,
            selfsup_get_num_threads(), plan->out);
@@ -646,8 +666,7 @@ int cmd_train(int argc, char **argv)
          "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
         {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
          "/usr/share/datasets/fashion-mnist"},
-        {"encoder", NULL, false, "encoder spec",
-         "resnet18:width=16,in_channels=<image channels>"},
+        {"encoder", NULL, false, "encoder spec", CLI_DEFAULT_ENCODER_HELP},
         {"augment", NULL, false, "view recipe: a preset or pipeline specs",
          "fmnist"},
         {"objective", NULL, false, "objective spec", "the method's"},

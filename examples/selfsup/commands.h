@@ -11,6 +11,20 @@
  * learns most per CPU-minute at the budgets measured (docs/training.md). */
 #define CLI_DEFAULT_METHOD "groco"
 
+/* The encoder every subcommand trains unless told otherwise, with the
+ * dataset's channel count for %d: the CIFAR ResNet-18 at width 16. */
+#define CLI_DEFAULT_ENCODER_FORMAT "resnet18:width=16,in_channels=%d"
+#define CLI_DEFAULT_ENCODER_HELP                                               \
+    "resnet18:width=16,in_channels=<image channels>"
+
+/* A run planned to a time budget in which that encoder would see fewer
+ * than CLI_FAST_STEM_EPOCHS epochs trains this one instead: the stride-2
+ * stem runs 2.7 times the images a second and learns more in the first
+ * epoch's worth of time, but levels off lower (docs/training.md, "The
+ * encoder follows the budget"). */
+#define CLI_FAST_ENCODER_FORMAT "resnet18:width=16,in_channels=%d,stem_stride=2"
+#define CLI_FAST_STEM_EPOCHS    1.5
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
