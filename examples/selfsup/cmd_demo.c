@@ -50,6 +50,7 @@ int cmd_demo(int argc, char **argv)
     plan.plan_to_budget = true;
     plan.knn_k = 200;
     plan.knn_t = 0.1f;
+    plan.embed_grid = CLI_DEFAULT_EMBED_GRID;
     rc = cli_train_run(&plan);
     if (rc != CLI_OK)
         return rc;

@@ -85,22 +85,57 @@ static int64_t config_int(const selfsup_learner *l, const char *key)
     return strtoll(buf, NULL, 10);
 }
 
-/* Saves OUT/last.ckpt and the encoder export, which records whitening
- * (fitted on the training images for the encoder as it is now) so that
- * embedding programs get whitened features; reports failures. */
-static int save_all(const selfsup_learner *l, const char *out,
+/* The embedding a run hands out and monitors: the online encoder as it
+ * is now, a ResNet that trains with global pooling seen through
+ * embed_grid x embed_grid cells (its own spec if it has a grid already,
+ * or is not a ResNet). */
+static int embedding_encoder(const selfsup_learner *l, int64_t embed_grid,
+                             selfsup_encoder **out)
+{
+    const selfsup_encoder *e = selfsup_learner_encoder(l);
+    const char *spec = selfsup_encoder_spec(e);
+    char as[512];
+    if (embed_grid > 1 && strncmp(spec, "resnet18:", 9) == 0 &&
+        !strstr(spec, "grid="))
+        snprintf(as, sizeof as, "%s,grid=%lld", spec, (long long)embed_grid);
+    else
+        snprintf(as, sizeof as, "%s", spec);
+    selfsup_status s = selfsup_encoder_clone_as(out, e, as);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("--embed-grid", s);
+}
+
+/* cli_eval_knn on the learner's embedding. */
+static int eval_knn(const selfsup_learner *l, int64_t embed_grid,
+                    const cli_eval_data *d, const cli_eval_options *o,
+                    double *top1, double *white_top1,
+                    selfsup_whitening **whitening)
+{
+    selfsup_encoder *e = NULL;
+    int rc = embedding_encoder(l, embed_grid, &e);
+    if (rc == CLI_OK)
+        rc = cli_eval_knn(e, d, o, top1, white_top1, whitening);
+    selfsup_encoder_destroy(e);
+    return rc;
+}
+
+/* Saves OUT/last.ckpt and the encoder export (the embedding), which
+ * records whitening (fitted on the training images for the embedding as
+ * it is now) so that embedding programs get whitened features; reports
+ * failures. */
+static int save_all(const selfsup_learner *l, const cli_train_plan *plan,
                     const selfsup_whitening *whitening)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/last.ckpt", out);
+    snprintf(path, sizeof path, "%s/last.ckpt", plan->out);
     selfsup_status s = selfsup_learner_save(l, path);
     if (s != SELFSUP_OK)
         return cli_fail("saving the checkpoint", s);
-    snprintf(path, sizeof path, "%s/encoder.ckpt", out);
+    snprintf(path, sizeof path, "%s/encoder.ckpt", plan->out);
     selfsup_encoder *e = NULL;
-    s = selfsup_encoder_clone(&e, selfsup_learner_encoder(l));
-    if (s == SELFSUP_OK)
-        s = selfsup_encoder_set_whitening(e, whitening);
+    int rc = embedding_encoder(l, plan->embed_grid, &e);
+    if (rc != CLI_OK)
+        return rc;
+    s = selfsup_encoder_set_whitening(e, whitening);
     if (s == SELFSUP_OK)
         s = selfsup_encoder_save(e, path);
     selfsup_encoder_destroy(e);
@@ -195,8 +230,8 @@ static int plan_to_budget(selfsup_learner_config *config,
         /* the step-0 figure is the run's own encoder's */
         if (plan->eval_every > 0 && (!evaluated || fast != timed_fast)) {
             double t0 = cli_now();
-            rc = cli_eval_knn((selfsup_encoder *)selfsup_learner_encoder(probe),
-                              eval, eval_opts, init_knn, init_white_knn, NULL);
+            rc = eval_knn(probe, plan->embed_grid, eval, eval_opts, init_knn,
+                          init_white_knn, NULL);
             eval_s = cli_now() - t0;
             evaluated = true;
         }
@@ -500,9 +535,8 @@ int cli_train_run(const cli_train_plan *plan)
          * planner measured it on the same initial encoder). */
         double top1 = init_knn, white = init_white_knn;
         if (isnan(top1))
-            rc = cli_eval_knn(
-                (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
-                &eval_opts, &top1, &white, NULL);
+            rc = eval_knn(learner, plan->embed_grid, &eval, &eval_opts, &top1,
+                          &white, NULL);
         if (rc != CLI_OK)
             goto restore_signal;
         random_knn = top1;
@@ -566,9 +600,8 @@ int cli_train_run(const cli_train_plan *plan)
             ((epoch + 1) % plan->eval_every == 0 || step == total)) {
             double top1, white, eval_started = cli_now();
             selfsup_whitening *fitted = NULL;
-            rc = cli_eval_knn(
-                (selfsup_encoder *)selfsup_learner_encoder(learner), &eval,
-                &eval_opts, &top1, &white, &fitted);
+            rc = eval_knn(learner, plan->embed_grid, &eval, &eval_opts, &top1,
+                          &white, &fitted);
             if (rc != CLI_OK)
                 break;
             selfsup_whitening_destroy(whitening);
@@ -588,7 +621,7 @@ int cli_train_run(const cli_train_plan *plan)
                    "(k = %d, T = %g)\n",
                    (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,
                    (double)plan->knn_t);
-            rc = save_all(learner, plan->out, whitening);
+            rc = save_all(learner, plan, whitening);
             eval_s = cli_now() - eval_started;
             eval_spent += eval_s;
         }
@@ -623,12 +656,14 @@ int cli_train_run(const cli_train_plan *plan)
                (long long)selfsup_dataset_count(train));
         selfsup_whitening_destroy(whitening);
         whitening = NULL;
-        rc = cli_fit_whitening(
-            (selfsup_encoder *)selfsup_learner_encoder(learner), train, mean,
-            std, &whitening);
+        selfsup_encoder *e = NULL;
+        rc = embedding_encoder(learner, plan->embed_grid, &e);
+        if (rc == CLI_OK)
+            rc = cli_fit_whitening(e, train, mean, std, &whitening);
+        selfsup_encoder_destroy(e);
     }
     if (rc == CLI_OK)
-        rc = save_all(learner, plan->out, whitening);
+        rc = save_all(learner, plan, whitening);
     if (rc == CLI_OK) {
         char title[256];
         snprintf(title, sizeof title, "selfsup %s, %lld steps",
@@ -696,6 +731,10 @@ int cmd_train(int argc, char **argv)
          "docs/training.md, e.g. projector, predictor, warmup_fraction, "
          "ema_base)",
          NULL},
+        {"embed-grid", NULL, false,
+         "the export's and the kNN monitor's embedding: the ResNet's last "
+         "feature map averaged over NxN cells (1: globally, as it trains)",
+         "2"},
         {NULL, NULL, false, NULL, NULL}};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "
@@ -738,6 +777,7 @@ int cmd_train(int argc, char **argv)
     int64_t seed = 0, knn_k = 200;
     double knn_t = 0.1, budget = 0;
     plan.epochs = 5, plan.batch = 256, plan.views = 2, plan.eval_every = 1;
+    plan.embed_grid = CLI_DEFAULT_EMBED_GRID;
     if (!cli_get_int(opts, "epochs", 1, 100000, &plan.epochs) ||
         !cli_get_int(opts, "batch", 2, 1 << 20, &plan.batch) ||
         !cli_get_int(opts, "views", 2, 8, &plan.views) ||
@@ -747,7 +787,8 @@ int cmd_train(int argc, char **argv)
         !cli_get_int(opts, "limit", 0, INT64_MAX, &plan.limit) ||
         !cli_get_int(opts, "knn-k", 1, 100000, &knn_k) ||
         !cli_get_double(opts, "knn-t", 1e-6, 1e6, &knn_t) ||
-        !cli_get_double(opts, "time-budget", 0, 1e9, &budget))
+        !cli_get_double(opts, "time-budget", 0, 1e9, &budget) ||
+        !cli_get_int(opts, "embed-grid", 1, 8, &plan.embed_grid))
         return CLI_USAGE;
     plan.seed = (uint64_t)seed;
     plan.knn_k = (int)knn_k;

@@ -25,6 +25,14 @@
 #define CLI_FAST_ENCODER_FORMAT "resnet18:width=16,in_channels=%d,stem_stride=2"
 #define CLI_FAST_STEM_EPOCHS    1.5
 
+/* The grid of the embedding a run hands out and its kNN monitor measures:
+ * the trained ResNet with its last feature map averaged over 2x2 cells
+ * instead of globally (`grid=2`, selfsup_encoder_clone_as), which keeps
+ * where on the image a feature fired. The network trains with global
+ * pooling either way: its projector learns less from the grid
+ * (docs/training.md, "The embedding keeps the layout"). */
+#define CLI_DEFAULT_EMBED_GRID 2
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
@@ -39,7 +47,8 @@ typedef struct cli_train_plan {
         *out, *resume;
     const char *set; /* --set "KEY=VALUE;...", or NULL */
     int64_t epochs, batch, views, threads, eval_every, limit;
-    int64_t max_steps; /* > 0: the run's planned steps instead of epochs */
+    int64_t max_steps;  /* > 0: the run's planned steps instead of epochs */
+    int64_t embed_grid; /* the exported ResNet's grid (0: the default) */
     uint64_t seed;
     int knn_k;
     float knn_t;

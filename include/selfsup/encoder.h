@@ -2,7 +2,7 @@
  *
  * An encoder is made from a spec string:
  *
- *   resnet18[:width=16,in_channels=1,stem_stride=1,precision=f32]
+ *   resnet18[:width=16,in_channels=1,stem_stride=1,grid=1,precision=f32]
  *       The CIFAR ResNet-18: a 3x3 stride-1 stem convolution (no bias),
  *       batch norm, ReLU, no max-pool; four stages of two BasicBlocks of
  *       widths w, 2w, 4w, 8w (stride 2 at the first block of stages 2-4,
@@ -12,6 +12,13 @@
  *       stem_stride=2 gives the stem convolution stride 2 (padding 1):
  *       every stage then runs on a quarter of the positions, at a quarter
  *       of the cost, with the same parameters.
+ *       grid=G (1-8) replaces the global average pooling by the averages
+ *       of a GxG grid of cells of the last feature map (PyTorch's
+ *       AdaptiveAvgPool2d(G) and flatten(1): output (N, 8 w G^2), channel
+ *       by channel, cells in row order), keeping where on the image a
+ *       feature fired; the parameters are the same. The last map's side
+ *       must split into G equal, equally spaced cells (any side >= 2 for
+ *       G = 2), else the forward fails with SELFSUP_ERR_SHAPE.
  *       Parameters are named as torchvision's resnet18 state_dict
  *       ("conv1.weight", "layer2.0.downsample.1.running_var", ...; no fc).
  *
@@ -69,6 +76,17 @@ SELFSUP_API void selfsup_encoder_destroy(selfsup_encoder *e);
  * gradients nor any pending forward); e.g. BYOL's target network. */
 SELFSUP_API selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
                                                  const selfsup_encoder *e);
+
+/* A copy of e's parameters, batch-norm statistics, mode and input
+ * normalisation in a network made from spec, which must have exactly e's
+ * parameters (names and shapes): the same network with another grid,
+ * stem_stride or precision, e.g. an encoder trained with global pooling
+ * embedding with grid=2. The recorded whitening is not copied (the
+ * features differ). SELFSUP_ERR_INVALID_ARGUMENT for a bad spec or one
+ * whose parameters differ (the message names the first that does). */
+SELFSUP_API selfsup_status selfsup_encoder_clone_as(selfsup_encoder **out,
+                                                    const selfsup_encoder *e,
+                                                    const char *spec);
 
 /* C for a resnet, `in` for an mlp; 0 for NULL. */
 SELFSUP_API int64_t selfsup_encoder_input_channels(const selfsup_encoder *e);
@@ -158,8 +176,8 @@ SELFSUP_API selfsup_status selfsup_encoder_input_normalization(
     const selfsup_encoder *e, float *mean, float *std);
 
 /* The canonical spec, every key spelled out ("resnet18:width=16,
- * in_channels=1,precision=f32") but stem_stride, which appears only when
- * it is 2, for checkpoints; NULL for NULL. */
+ * in_channels=1,precision=f32") but stem_stride and grid, which appear
+ * only when they are not 1, for checkpoints; NULL for NULL. */
 SELFSUP_API const char *selfsup_encoder_spec(const selfsup_encoder *e);
 
 #ifdef __cplusplus

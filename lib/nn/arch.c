@@ -30,7 +30,8 @@ static int basic_block(selfsup__graph *g, const char *name, int x, int64_t in_c,
 }
 
 selfsup_status selfsup__resnet18_graph(selfsup__graph *g, int64_t width,
-                                       int64_t in_channels, int stem_stride)
+                                       int64_t in_channels, int stem_stride,
+                                       int grid)
 {
     selfsup__graph_init(g, 4, in_channels);
     int x = selfsup__graph_conv(g, "conv1", g->input, width, 3, stem_stride, 1,
@@ -47,7 +48,8 @@ selfsup_status selfsup__resnet18_graph(selfsup__graph *g, int64_t width,
             c = out_c;
         }
     }
-    x = selfsup__graph_pool(g, x, SS_POOL_GLOBAL_AVG, 0, 1, 0);
+    x = grid == 1 ? selfsup__graph_pool(g, x, SS_POOL_GLOBAL_AVG, 0, 1, 0)
+                  : selfsup__graph_pool(g, x, SS_POOL_GRID_AVG, grid, 1, 0);
     return selfsup__graph_finish(g, x);
 }
 

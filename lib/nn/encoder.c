@@ -96,23 +96,29 @@ static selfsup_status parse_spec(selfsup__spec *s, selfsup__graph *g,
 {
     int precision = 0;
     if (strcmp(s->name, "resnet18") == 0) {
-        long width = 16, in_channels = 1, stem_stride = 1;
+        long width = 16, in_channels = 1, stem_stride = 1, grid = 1;
         SS_TRY(selfsup__spec_int(s, "width", 1, 4096, &width));
         SS_TRY(selfsup__spec_int(s, "in_channels", 1, 4096, &in_channels));
         SS_TRY(selfsup__spec_int(s, "stem_stride", 1, 2, &stem_stride));
+        SS_TRY(selfsup__spec_int(s, "grid", 1, 8, &grid));
         SS_TRY(selfsup__spec_choice(s, "precision", PRECISIONS, 2, &precision));
         SS_TRY(selfsup__spec_finish(s));
-        /* stem_stride is spelled out only when it is not the CIFAR stem's
-         * 1, so the specs that checkpoints recorded before the key existed
+        /* stem_stride and grid are spelled out only when they are not 1,
+         * so the specs that checkpoints recorded before the keys existed
          * stay canonical */
-        char stem[32] = "";
+        char extra[64] = "";
+        int n = 0;
         if (stem_stride != 1)
-            snprintf(stem, sizeof stem, ",stem_stride=%ld", stem_stride);
+            n += snprintf(extra + n, sizeof extra - (size_t)n,
+                          ",stem_stride=%ld", stem_stride);
+        if (grid != 1)
+            snprintf(extra + n, sizeof extra - (size_t)n, ",grid=%ld", grid);
         snprintf(canon, cap,
                  "resnet18:width=%ld,in_channels=%ld%s,precision=%s", width,
-                 in_channels, stem, PRECISIONS[precision]);
+                 in_channels, extra, PRECISIONS[precision]);
         *bf16 = precision;
-        return selfsup__resnet18_graph(g, width, in_channels, (int)stem_stride);
+        return selfsup__resnet18_graph(g, width, in_channels, (int)stem_stride,
+                                       (int)grid);
     }
     if (strcmp(s->name, "mlp") == 0) {
         long in = 512, hidden = 4096, out = 256, layers = 2;
@@ -138,16 +144,16 @@ static selfsup_status parse_spec(selfsup__spec *s, selfsup__graph *g,
                          s->name);
 }
 
-selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
-                                      uint64_t seed)
+/* selfsup_encoder_create for the public call `where`. */
+static selfsup_status create_for(selfsup_encoder **out, const char *spec,
+                                 uint64_t seed, const char *where)
 {
-    SS_CHECK_NOT_NULL(out);
     selfsup__spec s;
     selfsup__graph g;
     memset(&g, 0, sizeof g);
     char canon[256];
     int bf16 = 0;
-    selfsup_status st = selfsup__spec_parse(&s, spec, __func__);
+    selfsup_status st = selfsup__spec_parse(&s, spec, where);
     if (st == SELFSUP_OK)
         st = parse_spec(&s, &g, canon, sizeof canon, &bf16);
     selfsup__spec_free(&s);
@@ -160,6 +166,13 @@ selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
     selfsup__init_params(&e->g, e->params, e->buffers, seed);
     *out = e;
     return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
+                                      uint64_t seed)
+{
+    SS_CHECK_NOT_NULL(out);
+    return create_for(out, spec, seed, __func__);
 }
 
 selfsup_status selfsup__encoder_from_graph(selfsup_encoder **out,
@@ -205,6 +218,59 @@ selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
     return SELFSUP_OK;
 }
 
+/* The first parameter or buffer whose name or shape differs, or -1. */
+static int table_mismatch(const selfsup__param_info *a, int na,
+                          const selfsup__param_info *b, int nb)
+{
+    for (int i = 0; i < na || i < nb; i++) {
+        if (i >= na || i >= nb || strcmp(a[i].name, b[i].name) != 0 ||
+            a[i].ndim != b[i].ndim ||
+            memcmp(a[i].dims, b[i].dims,
+                   (size_t)a[i].ndim * sizeof a[i].dims[0]))
+            return i;
+    }
+    return -1;
+}
+
+selfsup_status selfsup_encoder_clone_as(selfsup_encoder **out,
+                                        const selfsup_encoder *e,
+                                        const char *spec)
+{
+    SS_CHECK_NOT_NULL(out);
+    SS_CHECK_NOT_NULL(e);
+    SS_CHECK_NOT_NULL(spec);
+    selfsup_encoder *c;
+    SS_TRY(create_for(&c, spec, 0, __func__));
+    const selfsup__graph *a = &e->g, *b = &c->g;
+    int p = table_mismatch(a->params, a->n_params, b->params, b->n_params);
+    int q = table_mismatch(a->buffers, a->n_buffers, b->buffers, b->n_buffers);
+    if (p >= 0 || q >= 0) {
+        const selfsup__param_info *t = p >= 0 ? a->params : a->buffers;
+        int n = p >= 0 ? a->n_params : a->n_buffers, i = p >= 0 ? p : q;
+        selfsup_status st = SS_FAIL(
+            SELFSUP_ERR_INVALID_ARGUMENT,
+            "\"%s\" does not have the parameters of \"%s\" (they differ at "
+            "%s): only the pooling, the stem stride or the precision may "
+            "change",
+            c->spec, e->spec, i < n ? t[i].name : "the end of the list");
+        selfsup_encoder_destroy(c);
+        return st;
+    }
+    memcpy(c->params, e->params, (size_t)a->param_floats * sizeof(float));
+    memcpy(c->buffers, e->buffers, (size_t)a->buffer_floats * sizeof(float));
+    c->training = e->training;
+    if (e->input_mean) {
+        selfsup_status st = selfsup_encoder_set_input_normalization(
+            c, e->input_mean, e->input_std);
+        if (st != SELFSUP_OK) {
+            selfsup_encoder_destroy(c);
+            return st;
+        }
+    }
+    *out = c;
+    return SELFSUP_OK;
+}
+
 int64_t selfsup_encoder_input_channels(const selfsup_encoder *e)
 {
     return e ? e->g.tensors[e->g.input].channels : 0;
@@ -212,7 +278,7 @@ int64_t selfsup_encoder_input_channels(const selfsup_encoder *e)
 
 int64_t selfsup_encoder_output_dim(const selfsup_encoder *e)
 {
-    return e ? e->g.tensors[e->g.output].channels : 0;
+    return e ? selfsup__graph_output_features(&e->g) : 0;
 }
 
 selfsup_status selfsup_encoder_set_training(selfsup_encoder *e, int training)

@@ -44,7 +44,7 @@ void selfsup__graph_init(selfsup__graph *g, int rank, int64_t channels)
         fail_oom(g);
         return;
     }
-    g->tensors[0] = (selfsup__graph_tensor){rank, channels, -1};
+    g->tensors[0] = (selfsup__graph_tensor){rank, channels, -1, 0};
     g->n_tensors = 1;
 }
 
@@ -110,7 +110,7 @@ static int add_op(selfsup__graph *g, selfsup__op op, int rank, int64_t channels)
     }
     op.dst = g->n_tensors;
     g->tensors[g->n_tensors++] =
-        (selfsup__graph_tensor){rank, channels, g->n_ops};
+        (selfsup__graph_tensor){rank, channels, g->n_ops, 0};
     g->ops[g->n_ops] = op;
     return g->n_ops++;
 }
@@ -224,7 +224,11 @@ int selfsup__graph_pool(selfsup__graph *g, int src, selfsup__pool_kind kind,
     op.stride = stride;
     op.pad = pad;
     int i = add_op(g, op, 4, g->tensors[src].channels);
-    return i < 0 ? -1 : g->ops[i].dst;
+    if (i < 0)
+        return -1;
+    if (kind == SS_POOL_GLOBAL_AVG || kind == SS_POOL_GRID_AVG)
+        g->tensors[g->ops[i].dst].side = kind == SS_POOL_GRID_AVG ? kernel : 1;
+    return g->ops[i].dst;
 }
 
 int selfsup__graph_linear(selfsup__graph *g, const char *name, int src,
@@ -252,10 +256,21 @@ selfsup_status selfsup__graph_finish(selfsup__graph *g, int output)
             g->status =
                 SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                         "the network has no output (tensor %d)", output);
+        else if (g->tensors[output].rank == 4 && !g->tensors[output].side)
+            g->status = SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                                "the network's 4-D output (tensor %d) has no "
+                                "fixed size: end it in a pooling",
+                                output);
         else
             g->output = output;
     }
     return g->status;
+}
+
+int64_t selfsup__graph_output_features(const selfsup__graph *g)
+{
+    const selfsup__graph_tensor *t = &g->tensors[g->output];
+    return t->rank == 4 ? t->channels * t->side * t->side : t->channels;
 }
 
 static void *dup_array(const void *src, int count, size_t item_size)
@@ -285,4 +300,20 @@ selfsup_status selfsup__graph_copy(selfsup__graph *dst,
     }
     *dst = g;
     return SELFSUP_OK;
+}
+
+int selfsup__grid_window(int64_t in, int cells, int *kernel, int *stride)
+{
+    if (cells < 1 || in < cells)
+        return 0;
+    int64_t k = (in + cells - 1) / cells, st = in / cells;
+    for (int64_t i = 0; i < cells; i++) {
+        int64_t start = i * in / cells;
+        int64_t end = ((i + 1) * in + cells - 1) / cells;
+        if (start != i * st || end - start != k)
+            return 0;
+    }
+    *kernel = (int)k;
+    *stride = (int)st;
+    return 1;
 }

@@ -25,7 +25,9 @@ typedef enum selfsup__op_kind {
 typedef enum selfsup__pool_kind {
     SS_POOL_MAX,
     SS_POOL_AVG, /* counts padding, as PyTorch's AvgPool2d default */
-    SS_POOL_GLOBAL_AVG
+    SS_POOL_GLOBAL_AVG,
+    SS_POOL_GRID_AVG /* PyTorch's AdaptiveAvgPool2d(kernel): a kernel x
+                        kernel grid of cell averages, whatever the input */
 } selfsup__pool_kind;
 
 /* How a weight is drawn at creation. */
@@ -53,6 +55,8 @@ typedef struct selfsup__graph_tensor {
     int rank; /* 4 for (N, C, H, W), 2 for (N, C) */
     int64_t channels;
     int producer; /* op index, -1 for the network input */
+    int side;     /* H = W fixed whatever the input (global and grid
+                     pooling), else 0 */
 } selfsup__graph_tensor;
 
 typedef struct selfsup__graph {
@@ -89,8 +93,21 @@ int selfsup__graph_pool(selfsup__graph *g, int src, selfsup__pool_kind kind,
 int selfsup__graph_linear(selfsup__graph *g, const char *name, int src,
                           int64_t out_features, int bias);
 
-/* Marks output as the network's output; returns the building status. */
+/* Marks output as the network's output; returns the building status. A
+ * 4-D output must have a fixed side (end in global or grid pooling): the
+ * network then gives (N, C * side * side) values a row, channel-major as
+ * torch.flatten(x, 1). */
 selfsup_status selfsup__graph_finish(selfsup__graph *g, int output);
+
+/* The window of a grid pooling of `cells` cells over `in` positions:
+ * AdaptiveAvgPool2d's cell i spans [floor(i in / cells), ceil((i + 1) in /
+ * cells)), which is one kernel and stride when those spans are equally
+ * long and equally spaced (always for 2 cells, and whenever cells divides
+ * in). Returns 0 when they are not, or when in < cells. */
+int selfsup__grid_window(int64_t in, int cells, int *kernel, int *stride);
+
+/* Values per sample of the finished graph's output. */
+int64_t selfsup__graph_output_features(const selfsup__graph *g);
 
 /* Deep copy (for clones). */
 selfsup_status selfsup__graph_copy(selfsup__graph *dst,

@@ -324,9 +324,18 @@ static selfsup_status build_pool(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         kernel[1] = strides[1] = p->dims[s][3];
         pad[0] = pad[1] = 0;
     }
+    int grid = op->pool == SS_POOL_GRID_AVG;
+    for (int k = 0; grid && k < 2; k++) {
+        int kk, ss;
+        /* infer_dims refused the sizes this cannot split */
+        selfsup__grid_window(p->dims[s][2 + k], op->kernel, &kk, &ss);
+        kernel[k] = kk;
+        strides[k] = ss;
+        pad[k] = 0;
+    }
     dnnl_alg_kind_t alg = op->pool == SS_POOL_MAX ? dnnl_pooling_max
-                          : global ? dnnl_pooling_avg_exclude_padding
-                                   : dnnl_pooling_avg_include_padding;
+                          : global || grid ? dnnl_pooling_avg_exclude_padding
+                                           : dnnl_pooling_avg_include_padding;
     dnnl_pooling_v2_desc_t fd, bd;
     SS_DNNL(dnnl_pooling_v2_forward_desc_init(
                 &fd,

@@ -62,9 +62,25 @@ static selfsup_status infer_dims(selfsup__plan *p, const selfsup__graph *g)
                 dd[1] = op->out_channels;
             for (int k = 2; k < 4; k++)
                 dd[k] =
-                    op->kind == SS_OP_POOL && op->pool == SS_POOL_GLOBAL_AVG
-                        ? 1
+                    g->tensors[op->dst].side
+                        ? g->tensors[op->dst].side
                         : window_out(sd[k], op->kernel, op->stride, op->pad);
+            if (op->kind == SS_OP_POOL && op->pool == SS_POOL_GRID_AVG) {
+                int kernel, stride;
+                for (int k = 2; k < 4; k++)
+                    if (!selfsup__grid_window(sd[k], op->kernel, &kernel,
+                                              &stride)) {
+                        selfsup__shape_format(shape, sizeof shape, p->in_rank,
+                                              p->in_dims);
+                        return SS_FAIL(
+                            SELFSUP_ERR_SHAPE,
+                            "input %s gives the last feature map %lldx%lld, "
+                            "which the %dx%d grid pooling (grid=%d) cannot "
+                            "split into equal cells",
+                            shape, (long long)sd[2], (long long)sd[3],
+                            op->kernel, op->kernel, op->kernel);
+                    }
+            }
             if (dd[2] < 1 || dd[3] < 1) {
                 selfsup__shape_format(shape, sizeof shape, p->in_rank,
                                       p->in_dims);

@@ -66,8 +66,18 @@ run() {
     "$selfsup" train --method simsiam --limit 1024 --batch 256 --epochs 1 \
         --eval-every 0 --threads 1 --out "$out/$name" "$@" > /dev/null
 }
+usage_error "--embed-grid 9 is not an integer in [1, 8]" train --embed-grid 9 --out "$out/x"
 run plain
-run warm --set "warmup_fraction=0.5;predictor=mlp:hidden=64,out=256,layers=2"
+run warm --set "warmup_fraction=0.5;predictor=mlp:hidden=64,out=256,layers=2" \
+    --embed-grid 1
+# The export embeds through 2x2 cells unless told otherwise; the trained
+# network (last.ckpt) keeps its global pooling either way.
+"$selfsup" eval --checkpoint "$out/plain/encoder.ckpt" --limit 256 --no-probe \
+    --no-baselines --threads 1 | grep -q "in_channels=1,grid=2,precision=f32 "
+"$selfsup" eval --checkpoint "$out/warm/encoder.ckpt" --limit 256 --no-probe \
+    --no-baselines --threads 1 | grep -q "in_channels=1,precision=f32 "
+"$selfsup" eval --checkpoint "$out/plain/last.ckpt" --limit 256 --no-probe \
+    --no-baselines --threads 1 | grep -q "in_channels=1,precision=f32 "
 plain=$(first_lr "$out/plain")
 warm=$(first_lr "$out/warm")
 echo "first-step lr: $plain without a warmup, $warm with warmup_fraction 0.5"

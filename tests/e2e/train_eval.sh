@@ -14,6 +14,8 @@ margin=${SELFSUP_E2E_MARGIN:-0.02}
     --batch 256 --eval-every 0 --seed 1 --threads 2 --out "$out/run" \
     > "$out/train.log"
 tail -n 3 "$out/train.log"
+"$selfsup" eval --checkpoint "$out/run/encoder.ckpt" --limit 256 --no-probe \
+    --no-baselines --threads 2 | grep -q "in_channels=1,grid=2,precision=f32"
 "$selfsup" eval --checkpoint "$out/run/encoder.ckpt" --limit "$limit" \
     --no-probe --json --threads 2 > "$out/eval.json"
 cat "$out/eval.json"
@@ -71,11 +73,13 @@ if [ -s "$out/embed.err" ]; then
     cat "$out/embed.err"
     exit 1
 fi
-grep -q "wrote $out/test.npy: 10000 x 128 float32 (whitened)" "$out/embed.log"
+# The export embeds with the last map in 2x2 cells (512 features, 256
+# whitened components).
+grep -q "wrote $out/test.npy: 10000 x 256 float32 (whitened)" "$out/embed.log"
 "$selfsup" embed --raw --checkpoint "$out/run/encoder.ckpt" \
     --input "$data/t10k-images-idx3-ubyte.gz" --output "$out/raw.npy" \
     --threads 2 > "$out/embed_raw.log"
-grep -q "wrote $out/raw.npy: 10000 x 128 float32$" "$out/embed_raw.log"
+grep -q "wrote $out/raw.npy: 10000 x 512 float32$" "$out/embed_raw.log"
 if cmp -s "$out/test.npy" "$out/raw.npy"; then
     echo "embed --raw wrote the same features as the whitened embed"
     exit 1

@@ -110,8 +110,34 @@ static void bn(rt *y, rt *x, const selfsup__op *op, const double *gamma,
     }
 }
 
+/* torch.nn.AdaptiveAvgPool2d(G): cell (i, j) averages rows
+ * [floor(i H / G), ceil((i + 1) H / G)) and the same of columns. */
+static void pool_adaptive(rt *y, rt *x, int cells)
+{
+    make(y, x->d[0], x->d[1], cells, cells);
+    int64_t h = x->d[2], w = x->d[3];
+    for (int64_t n = 0; n < x->d[0]; n++)
+        for (int64_t c = 0; c < x->d[1]; c++)
+            for (int64_t i = 0; i < cells; i++)
+                for (int64_t j = 0; j < cells; j++) {
+                    int64_t y0 = i * h / cells,
+                            y1 = ((i + 1) * h + cells - 1) / cells;
+                    int64_t x0 = j * w / cells,
+                            x1 = ((j + 1) * w + cells - 1) / cells;
+                    double acc = 0;
+                    for (int64_t yy = y0; yy < y1; yy++)
+                        for (int64_t xx = x0; xx < x1; xx++)
+                            acc += *at(x, n, c, yy, xx);
+                    *at(y, n, c, i, j) = acc / (double)((y1 - y0) * (x1 - x0));
+                }
+}
+
 static void pool(rt *y, rt *x, const selfsup__op *op)
 {
+    if (op->pool == SS_POOL_GRID_AVG) {
+        pool_adaptive(y, x, op->kernel);
+        return;
+    }
     int global = op->pool == SS_POOL_GLOBAL_AVG;
     int kh = global ? (int)x->d[2] : op->kernel;
     int kw = global ? (int)x->d[3] : op->kernel;

@@ -198,6 +198,8 @@ START_TEST(bad_specs)
                     SELFSUP_ERR_INVALID_ARGUMENT, "precision");
     ss_assert_fails(selfsup_encoder_create(&e, "resnet18:stem_stride=3", 1),
                     SELFSUP_ERR_INVALID_ARGUMENT, "stem_stride");
+    ss_assert_fails(selfsup_encoder_create(&e, "resnet18:grid=0", 1),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "grid");
     ss_assert_fails(selfsup_encoder_create(&e, "mlp:layers=0", 1),
                     SELFSUP_ERR_INVALID_ARGUMENT, "layers");
     ss_assert_fails(selfsup_encoder_create(&e, "mlp:last_bn=2", 1),
@@ -456,6 +458,92 @@ START_TEST(clone_is_independent)
 }
 END_TEST
 
+/* grid=2 keeps the layout: on 28x28 the CIFAR stem's last map is 4x4, so
+ * each of a channel's four cells averages a 2x2 block and their mean is
+ * the global average; the rows are channel-major (torch.flatten), which
+ * a cell-major order would fail. clone_as moves a trained encoder between
+ * the two poolings with its statistics and normalisation. */
+START_TEST(grid_pooling_and_clone_as)
+{
+    selfsup_encoder *e = make("resnet18:width=4,in_channels=1", 6);
+    const int64_t xd[4] = {3, 1, 28, 28}, yd[2] = {3, 32}, gd[2] = {3, 128};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 2, -1, 1);
+    selfsup_tensor *y = nn_tensor(2, yd), *yg = nn_tensor(2, gd);
+    ss_assert_ok(selfsup_encoder_forward(e, x, y)); /* moves running stats */
+    ss_assert_ok(selfsup_encoder_set_training(e, 0));
+    const float mean = 0.25f, std = 0.5f;
+    ss_assert_ok(selfsup_encoder_set_input_normalization(e, &mean, &std));
+
+    selfsup_encoder *g = NULL, *sentinel = (selfsup_encoder *)(uintptr_t)0x99;
+    ss_assert_fails(selfsup_encoder_clone_as(NULL, e, "resnet18"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "out");
+    ss_assert_fails(selfsup_encoder_clone_as(&g, NULL, "resnet18"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "e");
+    ss_assert_fails(selfsup_encoder_clone_as(&g, e, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "spec");
+    g = sentinel;
+    ss_assert_fails(selfsup_encoder_clone_as(&g, e, "resnet18:grid=9"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "grid");
+    ss_assert_fails(
+        selfsup_encoder_clone_as(&g, e, "resnet18:width=8,in_channels=1"),
+        SELFSUP_ERR_INVALID_ARGUMENT, "conv1.weight");
+    ss_assert_fails(selfsup_encoder_clone_as(&g, e, "mlp:in=1,hidden=4,out=32"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "selfsup_encoder_clone_as");
+    ck_assert_ptr_eq(g, sentinel);
+
+    ss_assert_ok(selfsup_encoder_clone_as(
+        &g, e, "resnet18:width=4,grid=2,in_channels=1"));
+    ck_assert_str_eq(selfsup_encoder_spec(g),
+                     "resnet18:width=4,in_channels=1,grid=2,precision=f32");
+    ck_assert_int_eq(selfsup_encoder_output_dim(g), 128);
+    ck_assert_int_eq(selfsup_encoder_is_training(g), 0);
+    float m2, s2;
+    ss_assert_ok(selfsup_encoder_input_normalization(g, &m2, &s2));
+    ck_assert(m2 == mean && s2 == std);
+    ss_assert_ok(selfsup_encoder_forward(e, x, y));
+    ss_assert_ok(selfsup_encoder_forward(g, x, yg));
+    const float *a = selfsup_tensor_data(y), *b = selfsup_tensor_data(yg);
+    double spread = 0;
+    for (int n = 0; n < 3; n++)
+        for (int c = 0; c < 32; c++) {
+            const float *cell = b + n * 128 + c * 4;
+            double avg = (cell[0] + cell[1] + cell[2] + cell[3]) / 4.0;
+            ss_assert_close(avg, a[n * 32 + c], 1e-5, 1e-4);
+            spread += fabs(cell[0] - cell[3]);
+        }
+    ck_assert_msg(spread > 1e-2, "the cells are all alike");
+
+    /* and back, with the stride-2 stem (same parameters, 2x2 last map) */
+    selfsup_encoder *h = NULL;
+    ss_assert_ok(selfsup_encoder_clone_as(
+        &h, g, "resnet18:width=4,in_channels=1,stem_stride=2,grid=2"));
+    ss_assert_ok(selfsup_encoder_forward(h, x, yg));
+    /* a grid the last map cannot split: 36 -> 36 -> 18 -> 9 -> 5, and 5
+     * positions do not make 3 equal, equally spaced cells */
+    selfsup_encoder *k = NULL;
+    ss_assert_ok(selfsup_encoder_clone_as(
+        &k, e, "resnet18:width=4,in_channels=1,grid=3"));
+    const int64_t xd36[4] = {2, 1, 36, 36}, yd36[2] = {2, 288};
+    selfsup_tensor *x36 = nn_random_tensor(4, xd36, 3, -1, 1);
+    selfsup_tensor *y36 = nn_tensor(2, yd36);
+    ss_assert_fails(selfsup_encoder_forward(k, x36, y36), SELFSUP_ERR_SHAPE,
+                    "5x5");
+    const int64_t xd28[4] = {2, 1, 28, 28};
+    selfsup_tensor *x28 = nn_random_tensor(4, xd28, 3, -1, 1);
+    ss_assert_ok(selfsup_encoder_forward(k, x28, y36)); /* 4 in 3 cells of 2 */
+    selfsup_tensor_destroy(x36);
+    selfsup_tensor_destroy(x28);
+    selfsup_tensor_destroy(y36);
+    selfsup_encoder_destroy(k);
+    selfsup_encoder_destroy(h);
+    selfsup_encoder_destroy(g);
+    selfsup_encoder_destroy(e);
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(y);
+    selfsup_tensor_destroy(yg);
+}
+END_TEST
+
 /* Direct writes through the internal buffer (an optimizer, the EMA) take
  * effect once selfsup__encoder_params_changed says so. */
 START_TEST(params_changed_refreshes_layouts)
@@ -660,6 +748,7 @@ TCase *api_tcase(void)
     tcase_add_test(tc, forward_and_backward_errors);
     tcase_add_test(tc, views_keep_their_own_activations);
     tcase_add_test(tc, clone_is_independent);
+    tcase_add_test(tc, grid_pooling_and_clone_as);
     tcase_add_test(tc, params_changed_refreshes_layouts);
     tcase_add_test(tc, zero_grad_and_accumulation);
     tcase_add_test(tc, steady_state_allocates_nothing);

@@ -315,6 +315,16 @@ static int pool_global(selfsup__graph *g)
     return selfsup__graph_pool(g, g->input, SS_POOL_GLOBAL_AVG, 0, 1, 0);
 }
 
+static int pool_grid2(selfsup__graph *g)
+{
+    return selfsup__graph_pool(g, g->input, SS_POOL_GRID_AVG, 2, 1, 0);
+}
+
+static int pool_grid3(selfsup__graph *g)
+{
+    return selfsup__graph_pool(g, g->input, SS_POOL_GRID_AVG, 3, 1, 0);
+}
+
 static int linear_bias(selfsup__graph *g)
 {
     return selfsup__graph_linear(g, "l", g->input, 5, 1);
@@ -405,6 +415,32 @@ START_TEST(fd_pooling)
 }
 END_TEST
 
+/* Grid pooling against AdaptiveAvgPool2d's own definition: overlapping
+ * cells (7 rows in 2 cells of 4, one row shared; 5 columns in 2 of 3),
+ * disjoint ones (6 in 3 of 2), one position a cell (2 in 2). */
+START_TEST(fd_grid_pooling)
+{
+    const int64_t d[4] = {2, 3, 7, 5}, d2[4] = {3, 2, 2, 2};
+    check_graph(4, 3, d, pool_grid2, 60);
+    check_graph(4, 2, d2, pool_grid2, 60);
+    const int64_t d3[4] = {2, 2, 6, 6};
+    check_graph(4, 2, d3, pool_grid3, 60);
+}
+END_TEST
+
+/* The ResNet's grid=2 on the CIFAR stem: 9 -> 9 -> 5 -> 3 -> 2 */
+START_TEST(fd_small_resnet_grid_2)
+{
+    selfsup_encoder *e = NULL;
+    ss_assert_ok(
+        selfsup_encoder_create(&e, "resnet18:width=4,in_channels=1,grid=2", 5));
+    ck_assert_int_eq(selfsup_encoder_output_dim(e), 32 * 4);
+    const int64_t d[4] = {3, 1, 9, 9};
+    check_encoder(e, 4, d, 557, 3);
+    selfsup_encoder_destroy(e);
+}
+END_TEST
+
 START_TEST(fd_linear)
 {
     const int64_t v[2] = {4, 7};
@@ -458,9 +494,11 @@ TCase *fd_tcase(void)
     tcase_add_test(tc, fd_relu);
     tcase_add_test(tc, fd_residual_add);
     tcase_add_test(tc, fd_pooling);
+    tcase_add_test(tc, fd_grid_pooling);
     tcase_add_test(tc, fd_linear);
     tcase_add_test(tc, fd_small_resnet);
     tcase_add_test(tc, fd_small_resnet_stem_stride_2);
+    tcase_add_test(tc, fd_small_resnet_grid_2);
     tcase_add_test(tc, fd_mlp_head);
     return tc;
 }
