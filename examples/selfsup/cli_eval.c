@@ -166,12 +166,12 @@ static int score(const selfsup_tensor *train, const selfsup_tensor *test,
 /* train and test whitened with a whitening fitted on train (*wtrain and
  * *wtest new tensors); the whitening itself to *whitening when asked. */
 static int whiten_both(const selfsup_tensor *train, const selfsup_tensor *test,
-                       selfsup_tensor **wtrain, selfsup_tensor **wtest,
-                       selfsup_whitening **whitening)
+                       const char *options, selfsup_tensor **wtrain,
+                       selfsup_tensor **wtest, selfsup_whitening **whitening)
 {
     selfsup_whitening *w = NULL;
     *wtrain = *wtest = NULL;
-    selfsup_status s = selfsup_whitening_fit(&w, train, NULL);
+    selfsup_status s = selfsup_whitening_fit(&w, train, options);
     int64_t k = selfsup_whitening_components(w);
     const int64_t d1[2] = {selfsup_tensor_dim(train, 0), k};
     const int64_t d2[2] = {selfsup_tensor_dim(test, 0), k};
@@ -197,9 +197,10 @@ static int whiten_both(const selfsup_tensor *train, const selfsup_tensor *test,
     return CLI_OK;
 }
 
+/* whitening: the options of the row's whitening, or NULL for none. */
 static int evaluate_features(const selfsup_tensor *train,
                              const selfsup_tensor *test, const cli_eval_data *d,
-                             const cli_eval_options *o, bool whiten,
+                             const cli_eval_options *o, const char *whitening,
                              cli_eval_row *row)
 {
     row->knn_top1 = row->linear_top1 = NAN;
@@ -207,10 +208,10 @@ static int evaluate_features(const selfsup_tensor *train,
     row->probe_iterations = 0;
     int rc = score(train, test, d, o, &row->knn_top1, &row->linear_top1,
                    &row->probe_iterations);
-    if (rc != CLI_OK || !whiten)
+    if (rc != CLI_OK || !whitening)
         return rc;
     selfsup_tensor *wtrain, *wtest;
-    rc = whiten_both(train, test, &wtrain, &wtest, NULL);
+    rc = whiten_both(train, test, whitening, &wtrain, &wtest, NULL);
     int iterations;
     if (rc == CLI_OK)
         rc = score(wtrain, wtest, d, o, &row->knn_white_top1,
@@ -229,7 +230,7 @@ int cli_fit_whitening(selfsup_encoder *e, const selfsup_dataset *train,
         e, train, 0, selfsup_dataset_count(train), mean, std, &features);
     if (s != SELFSUP_OK)
         return cli_fail("embedding the train split", s);
-    s = selfsup_whitening_fit(out, features, NULL);
+    s = selfsup_whitening_fit(out, features, CLI_EMBED_WHITENING);
     selfsup_tensor_destroy(features);
     return s == SELFSUP_OK ? CLI_OK : cli_fail("whitening the features", s);
 }
@@ -248,7 +249,8 @@ int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
     if (s != SELFSUP_OK)
         rc = cli_fail("kNN", s);
     if (rc == CLI_OK && white_top1)
-        rc = whiten_both(train, test, &wtrain, &wtest, whitening);
+        rc = whiten_both(train, test, CLI_EMBED_WHITENING, &wtrain, &wtest,
+                         whitening);
     if (rc == CLI_OK && white_top1) {
         s = selfsup_knn_evaluate(wtrain, d->train_labels, wtest, d->test_labels,
                                  d->n_classes, o->k, o->temperature, white_top1,
@@ -281,7 +283,8 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     int rc = embed_both(e, d, &train, &test);
     if (rc == CLI_OK) {
         rows[0].name = "trained encoder";
-        rc = evaluate_features(train, test, d, o, true, &rows[0]);
+        rc =
+            evaluate_features(train, test, d, o, CLI_EMBED_WHITENING, &rows[0]);
         *n_rows = 1;
     }
     selfsup_tensor_destroy(train);
@@ -298,7 +301,8 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     selfsup_encoder_destroy(random);
     if (rc == CLI_OK) {
         rows[1].name = "random init";
-        rc = evaluate_features(train, test, d, o, true, &rows[1]);
+        rc =
+            evaluate_features(train, test, d, o, CLI_EMBED_WHITENING, &rows[1]);
         *n_rows = 2;
     }
     selfsup_tensor_destroy(train);
@@ -319,7 +323,8 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
             cli_eval_options knn_only = *o;
             knn_only.probe = k == 0 && o->probe;
             rows[2 + k].name = k == 0 ? "raw pixels" : "raw pixels [0,1]";
-            rc = evaluate_features(train, test, d, &knn_only, k == 0,
+            rc = evaluate_features(train, test, d, &knn_only,
+                                   k == 0 ? CLI_PIXEL_WHITENING : NULL,
                                    &rows[2 + k]);
             *n_rows = 3 + k;
         }

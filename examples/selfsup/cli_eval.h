@@ -31,10 +31,18 @@ typedef struct cli_eval_options {
     bool baselines;
 } cli_eval_options;
 
+/* The PCA whitenings of the table, each the one that scored best for its
+ * kind of features on the held-out split (docs/evaluation.md,
+ * "Whitening"): an encoder's features (what `selfsup train` records in
+ * its export, and the random-init row) keep up to 512 components, raw
+ * pixels the library's default 256 (of 784). */
+#define CLI_EMBED_WHITENING "pca:components=512"
+#define CLI_PIXEL_WHITENING NULL
+
 /* Every row is scored twice: on the features as they are (the field's
- * protocol) and PCA-whitened with the train split's statistics (the
- * library's default whitening, what `selfsup train` records in its export),
- * so that a baseline gets the same post-processing as the trained row. */
+ * protocol) and PCA-whitened with the train split's statistics
+ * (CLI_EMBED_WHITENING for encoders, CLI_PIXEL_WHITENING for pixels), so
+ * that a baseline gets the same post-processing as the trained row. */
 typedef struct cli_eval_row {
     const char *name;
     double knn_top1, linear_top1;             /* NAN when not run */

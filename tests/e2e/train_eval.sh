@@ -73,9 +73,9 @@ if [ -s "$out/embed.err" ]; then
     cat "$out/embed.err"
     exit 1
 fi
-# The export embeds with the last map in 2x2 cells (512 features, 256
-# whitened components).
-grep -q "wrote $out/test.npy: 10000 x 256 float32 (whitened)" "$out/embed.log"
+# The export embeds with the last map in 2x2 cells (512 features) and
+# whitens them keeping all 512 components.
+grep -q "wrote $out/test.npy: 10000 x 512 float32 (whitened)" "$out/embed.log"
 "$selfsup" embed --raw --checkpoint "$out/run/encoder.ckpt" \
     --input "$data/t10k-images-idx3-ubyte.gz" --output "$out/raw.npy" \
     --threads 2 > "$out/embed_raw.log"
