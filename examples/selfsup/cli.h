@@ -31,6 +31,9 @@ int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
 const char *cli_get(const cli_option *opts, const char *name);
 /* Whether the option was on the command line. */
 bool cli_given(const cli_option *opts, const char *name);
+/* The value given on the command line, NULL when the option was not given
+ * (its fallback is then the callee's business). */
+const char *cli_given_value(const cli_option *opts, const char *name);
 /* Numeric values with range checks; print a usage error and return false. */
 bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
                  int64_t hi, int64_t *out);

@@ -76,6 +76,11 @@ const char *cli_get(const cli_option *opts, const char *name)
     return NULL;
 }
 
+const char *cli_given_value(const cli_option *opts, const char *name)
+{
+    return cli_given(opts, name) ? cli_get(opts, name) : NULL;
+}
+
 bool cli_given(const cli_option *opts, const char *name)
 {
     for (const cli_option *o = opts; o->name; o++)

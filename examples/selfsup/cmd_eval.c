@@ -48,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     if (s != SELFSUP_OK)
         return cli_fail("loading the encoder", s);
     cli_eval_data data;
-    rc = cli_eval_data_open(&data, opts[1].value, limit);
+    rc = cli_eval_data_open(&data, cli_given_value(opts, "data"), limit);
     cli_eval_options o = {(int)k, (float)t, !cli_get(opts, "no-probe"),
                           !cli_get(opts, "no-baselines")};
     cli_eval_row rows[4];

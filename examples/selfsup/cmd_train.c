@@ -694,6 +694,117 @@ done:
     return rc;
 }
 
+/* Two renderings of one setting: numbers by value (relative 1e-9), other
+ * values by their text without blanks. */
+static bool same_setting(const char *a, const char *b)
+{
+    char *end_a, *end_b;
+    double x = strtod(a, &end_a), y = strtod(b, &end_b);
+    if (end_a != a && end_b != b && *end_a == '\0' && *end_b == '\0')
+        return fabs(x - y) <= 1e-9 * fmax(fabs(x), fabs(y));
+    for (;; a++, b++) {
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+    }
+}
+
+/* One option given with --resume against the checkpoint's value of key;
+ * prints why and returns CLI_USAGE when they differ. */
+static int agree(const selfsup_learner *l, const char *option,
+                 const char *separator, const char *given, const char *key)
+{
+    char have[1024];
+    selfsup_status s = selfsup_learner_config_value(l, key, have, sizeof have);
+    if (s != SELFSUP_OK)
+        return cli_fail("reading the checkpoint's recipe", s);
+    if (same_setting(given, have))
+        return CLI_OK;
+    fprintf(stderr,
+            "selfsup: --%s%s%s differs from the checkpoint's %s = %s: a "
+            "resumed run keeps its recipe (leave the option out, or give "
+            "the checkpoint's value)\n",
+            option, separator, given, key, have);
+    return CLI_USAGE;
+}
+
+/* --resume continues the checkpoint's recipe: the options that make a
+ * recipe may be given (so that the command that started a run resumes
+ * it), but only with the values the checkpoint holds. */
+static int check_resume_options(const cli_option *opts, const char *path)
+{
+    selfsup_learner *l;
+    selfsup_status s = selfsup_learner_load(&l, path);
+    if (s != SELFSUP_OK)
+        return cli_fail("loading the checkpoint to resume", s);
+    static const char *const KEYS[][2] = {{"objective", "objective"},
+                                          {"optimizer", "optimizer"},
+                                          {"lr", "lr"},
+                                          {"batch", "batch_size"},
+                                          {"views", "views"},
+                                          {"seed", "seed"}};
+    int rc = CLI_OK;
+    for (size_t k = 0; rc == CLI_OK && k < sizeof KEYS / sizeof *KEYS; k++)
+        if (cli_given(opts, KEYS[k][0]))
+            rc = agree(l, KEYS[k][0], " ", cli_get(opts, KEYS[k][0]),
+                       KEYS[k][1]);
+    const char *spec = cli_given_value(opts, "encoder");
+    if (rc == CLI_OK && spec) {
+        /* by the canonical spec, so any spelling of the same network */
+        selfsup_encoder *e = NULL;
+        s = selfsup_encoder_create(&e, spec, 0);
+        if (s != SELFSUP_OK)
+            rc = cli_fail("--encoder", s);
+        const char *have = selfsup_encoder_spec(selfsup_learner_encoder(l));
+        if (rc == CLI_OK && strcmp(selfsup_encoder_spec(e), have) != 0) {
+            fprintf(stderr,
+                    "selfsup: --encoder %s differs from the checkpoint's "
+                    "encoder %s: a resumed run keeps its recipe\n",
+                    spec, have);
+            rc = CLI_USAGE;
+        }
+        selfsup_encoder_destroy(e);
+    }
+    if (rc == CLI_OK && cli_given(opts, "epochs")) {
+        int64_t epochs = strtoll(cli_get(opts, "epochs"), NULL, 10);
+        int64_t total = config_int(l, "total_steps");
+        int64_t images = config_int(l, "dataset_size");
+        int64_t batch = config_int(l, "batch_size");
+        int64_t per_epoch = batch > 0 ? images / batch : 0;
+        if (per_epoch < 1 || epochs * per_epoch != total) {
+            fprintf(stderr,
+                    "selfsup: --epochs %lld differs from the checkpoint's "
+                    "plan of %lld steps (%lld an epoch: %lld images at batch "
+                    "%lld): a resumed run keeps its recipe\n",
+                    (long long)epochs, (long long)total, (long long)per_epoch,
+                    (long long)images, (long long)batch);
+            rc = CLI_USAGE;
+        }
+    }
+    const char *set = cli_given_value(opts, "set");
+    char *copy = set ? strdup(set) : NULL;
+    for (char *item = copy, *next; rc == CLI_OK && item; item = next) {
+        next = strchr(item, ';');
+        if (next)
+            *next++ = '\0';
+        char *eq = strchr(item, '=');
+        if (!eq) /* the run's own parsing names it */
+            continue;
+        *eq = '\0';
+        char option[300];
+        snprintf(option, sizeof option, "set %s", item);
+        rc = agree(l, option, "=", eq + 1, item);
+    }
+    free(copy);
+    selfsup_learner_destroy(l);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
     cli_option opts[] = {
@@ -743,36 +854,22 @@ int cmd_train(int argc, char **argv)
                        "stops.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    if (opts[13].value) {
-        /* The checkpoint holds the whole recipe and the planned steps; an
-         * option that would change them is refused rather than ignored. */
-        static const char *const RECIPE_OPTIONS[] = {
-            "encoder",   "objective", "epochs", "batch", "lr",
-            "optimizer", "views",     "seed",   "set"};
-        for (size_t i = 0; i < sizeof RECIPE_OPTIONS / sizeof *RECIPE_OPTIONS;
-             i++)
-            for (const cli_option *o = opts; o->name; o++)
-                if (o->value && strcmp(o->name, RECIPE_OPTIONS[i]) == 0) {
-                    fprintf(stderr,
-                            "selfsup: --%s cannot be used with --resume: "
-                            "the run continues with the checkpoint's "
-                            "recipe\n",
-                            o->name);
-                    return CLI_USAGE;
-                }
-    }
+    if (cli_given(opts, "resume") &&
+        (rc = check_resume_options(opts, cli_get(opts, "resume"))) != CLI_OK)
+        return rc;
     cli_train_plan plan = {0};
     /* With --resume and no --method, the checkpoint's method. */
-    plan.method =
-        opts[13].value && !opts[0].value ? NULL : cli_get(opts, "method");
-    plan.data = opts[1].value;
-    plan.encoder = opts[2].value;
+    plan.method = cli_given(opts, "resume") && !cli_given(opts, "method")
+                      ? NULL
+                      : cli_get(opts, "method");
+    plan.data = cli_given_value(opts, "data");
+    plan.encoder = cli_given_value(opts, "encoder");
     plan.augment = cli_get(opts, "augment");
-    plan.objective = opts[4].value;
-    plan.lr = opts[7].value;
-    plan.optimizer = opts[8].value;
+    plan.objective = cli_given_value(opts, "objective");
+    plan.lr = cli_given_value(opts, "lr");
+    plan.optimizer = cli_given_value(opts, "optimizer");
     plan.out = cli_get(opts, "out");
-    plan.resume = opts[13].value;
+    plan.resume = cli_given_value(opts, "resume");
     plan.set = cli_get(opts, "set");
     int64_t seed = 0, knn_k = 200;
     double knn_t = 0.1, budget = 0;

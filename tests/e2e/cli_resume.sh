@@ -26,9 +26,12 @@ grep -q "time budget of .* reached at step 1$" "$out/first.log"
 # checkpoint leaves: the resumed run replaces it.
 echo '{"type": "step", "step": 2, "epoch": 0, "loss": 99.0}' \
     >> "$out/split/metrics.jsonl"
+# The command that started the run, plus --resume, continues it: options
+# equal to the checkpoint's are accepted (the encoder in any spelling).
 # shellcheck disable=SC2086
-"$selfsup" train --resume "$out/split/last.ckpt" $data_options \
-    --out "$out/split" > "$out/second.log"
+"$selfsup" train --method byol --batch 256 --epochs 2 --seed 3 \
+    --set "$heads" $data_options --encoder "resnet18: in_channels=1,width=16" \
+    --resume "$out/split/last.ckpt" --out "$out/split" > "$out/second.log"
 tail -n 1 "$out/second.log"
 
 # step_losses DIR: "step loss" of each step line of DIR/metrics.jsonl.
@@ -84,16 +87,21 @@ stopped=$(sed -n 's/^interrupted at step \([0-9]*\):.*/\1/p' "$out/int.log")
 grep -q "time budget of .* reached at step $((stopped + 1))$" "$out/int2.log"
 echo "Ctrl-C at step $stopped: status 130, checkpoint resumed at $((stopped + 1))"
 
-# Options that would change the recipe are refused with --resume.
-for option in "--lr 0.1" "--epochs 3" "--set warmup_fraction=0.1" \
-    "--encoder resnet18:width=8" "--seed 1"; do
+# Options that would change the recipe are refused with --resume, naming
+# the checkpoint's value.
+for case in "--lr 0.1|lr = 0.06" "--epochs 3|plan of 8 steps" \
+    "--set warmup_fraction=0.1|warmup_fraction = 0.01" \
+    "--encoder resnet18:width=8|encoder resnet18:width=16,in_channels=1," \
+    "--seed 1|seed = 3" "--batch 128|batch_size = 256"; do
+    option=${case%%|*}
+    want=${case#*|}
     status=0
     # shellcheck disable=SC2086
     "$selfsup" train --resume "$out/split/last.ckpt" $option \
         --out "$out/refused" > /dev/null 2> "$out/err" || status=$?
-    name=${option%% *}
     if [ "$status" -ne 2 ] ||
-        ! grep -qF -e "$name cannot be used with --resume" "$out/err"; then
+        ! grep -qF -e "$option differs from the checkpoint's" "$out/err" ||
+        ! grep -qF -e "$want" "$out/err"; then
         echo "train --resume with $option: status $status, stderr:"
         cat "$out/err"
         exit 1
