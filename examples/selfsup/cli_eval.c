@@ -359,8 +359,10 @@ void cli_eval_print_table(const cli_eval_row *rows, int n,
     printf("(kNN: k = %d, T = %g, cosine, weighted vote; linear: "
            "multinomial logistic regression on standardised frozen "
            "features; whitened: PCA-whitened with the train split's "
-           "statistics, at most %d components)\n",
-           o->k, (double)o->temperature, SELFSUP_WHITENING_DEFAULT_COMPONENTS);
+           "statistics, at most %d components for encoders, %d for "
+           "pixels)\n",
+           o->k, (double)o->temperature, CLI_EMBED_WHITENING_COMPONENTS,
+           CLI_PIXEL_WHITENING_COMPONENTS);
 }
 
 static void json_number(const char *key, double v, int last)

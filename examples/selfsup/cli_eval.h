@@ -36,8 +36,10 @@ typedef struct cli_eval_options {
  * "Whitening"): an encoder's features (what `selfsup train` records in
  * its export, and the random-init row) keep up to 512 components, raw
  * pixels the library's default 256 (of 784). */
-#define CLI_EMBED_WHITENING "pca:components=512"
-#define CLI_PIXEL_WHITENING NULL
+#define CLI_EMBED_WHITENING_COMPONENTS 512
+#define CLI_EMBED_WHITENING            "pca:components=512"
+#define CLI_PIXEL_WHITENING_COMPONENTS 256
+#define CLI_PIXEL_WHITENING            "pca:components=256"
 
 /* Every row is scored twice: on the features as they are (the field's
  * protocol) and PCA-whitened with the train split's statistics
