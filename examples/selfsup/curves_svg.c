@@ -232,13 +232,21 @@ bool cli_write_overlay_svg(const char *path, const cli_series *series,
     static const char *const COLORS[] = {
         "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
         "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
-    enum { LEGEND_W = 220, LINE_H = 18 };
+    enum { LEGEND_W = 220, LINE_H = 18, CHAR_W = 7 };
+    /* the legend grows with its longest label (12-pixel sans-serif is
+     * under 7 pixels a character), so that none runs off the canvas */
+    int legend_w = LEGEND_W;
+    for (int i = 0; i < n; i++) {
+        int w = 40 + CHAR_W * (int)strlen(labels[i]);
+        if (w > legend_w)
+            legend_w = w;
+    }
     int height = PANEL_H + 20;
     if (20 + 30 + n * LINE_H > height)
         height = 20 + 30 + n * LINE_H;
     char tmp[4200];
     FILE *f =
-        svg_begin(path, tmp, sizeof tmp, PANEL_W + LEGEND_W, height, title);
+        svg_begin(path, tmp, sizeof tmp, PANEL_W + legend_w, height, title);
     if (!f)
         return false;
     double xlo = 0, xhi = -INFINITY, ylo = INFINITY, yhi = -INFINITY;

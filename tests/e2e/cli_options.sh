@@ -94,6 +94,12 @@ points=$(grep '<polyline' "$out/loss.svg" | head -n 1 |
     sed "s/.*points='\([^']*\)'.*/\1/" | wc -w)
 [ "$points" -eq "$steps" ]
 [ ! -e "$out/loss.svg.tmp" ]
+# A long label widens the legend instead of running off the canvas.
+long=run-with-a-label-of-sixty-characters-that-needs-its-own-room
+"$selfsup" plot "$out/plain" --y loss --x steps --labels "$long" \
+    --out "$out/wide.svg" > /dev/null
+svg_width() { sed -n "s/^<svg [^>]*width='\([0-9]*\)'.*/\1/p" "$1"; }
+[ "$(svg_width "$out/wide.svg")" -gt "$(svg_width "$out/loss.svg")" ]
 usage_error "--out FILE.svg is required" plot "$out/plain"
 usage_error "--x hours is not one of" plot "$out/plain" --x hours \
     --out "$out/x.svg"
