@@ -351,6 +351,7 @@ START_TEST(recipe_follows_the_run_length)
     ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "703"));
     assert_key(c, "recipe", "short"); /* 2.9995 epochs */
     assert_key(c, "lr", "1.0");
+    assert_key(c, "objective", "groco:steepness=16");
     ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "704"));
     assert_key(c, "recipe", "paper");
     assert_key(c, "lr", "0.75");
