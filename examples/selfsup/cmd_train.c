@@ -788,6 +788,10 @@ static int check_resume_options(const cli_option *opts, const char *path)
     }
     const char *set = cli_given_value(opts, "set");
     char *copy = set ? strdup(set) : NULL;
+    if (rc == CLI_OK && set && !copy) {
+        fprintf(stderr, "selfsup: --set: out of memory\n");
+        rc = CLI_FAILED;
+    }
     for (char *item = copy, *next; rc == CLI_OK && item; item = next) {
         next = strchr(item, ';');
         if (next)
