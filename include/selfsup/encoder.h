@@ -88,6 +88,13 @@ SELFSUP_API selfsup_status selfsup_encoder_clone_as(selfsup_encoder **out,
                                                     const selfsup_encoder *e,
                                                     const char *spec);
 
+/* Copies src's parameters and batch-norm statistics into dst, which must
+ * have exactly src's parameters (names and shapes, as for
+ * selfsup_encoder_clone_as): a warm start, or a host's own moving average.
+ * dst keeps its spec, mode, gradients, input normalisation and whitening.
+ * SELFSUP_ERR_INVALID_ARGUMENT naming the first parameter that differs. */
+SELFSUP_API selfsup_status
+selfsup_encoder_copy_state(selfsup_encoder *dst, const selfsup_encoder *src);
 /* C for a resnet, `in` for an mlp; 0 for NULL. */
 SELFSUP_API int64_t selfsup_encoder_input_channels(const selfsup_encoder *e);
 
@@ -113,6 +120,15 @@ SELFSUP_API selfsup_status selfsup_encoder_forward(selfsup_encoder *e,
 SELFSUP_API selfsup_status selfsup_encoder_forward_view(
     selfsup_encoder *e, int view, const selfsup_tensor *input,
     selfsup_tensor *output);
+/* The forward in inference mode (the running batch-norm statistics),
+ * whatever e's mode, changing nothing the caller can see: neither the
+ * mode, the statistics nor a pending training forward. The same shapes and
+ * errors as selfsup_encoder_forward. e caches the plans it runs per input
+ * shape, internal state that makes this call, like every other, one
+ * thread's at a time. */
+SELFSUP_API selfsup_status selfsup_encoder_infer(const selfsup_encoder *e,
+                                                 const selfsup_tensor *input,
+                                                 selfsup_tensor *output);
 
 /* Adds dL/dparams into the gradient buffer, given grad_output = dL/doutput
  * (N, output_dim) of the view's pending training forward, which it
@@ -180,6 +196,20 @@ SELFSUP_API selfsup_status selfsup_encoder_input_normalization(
  * only when they are not 1, for checkpoints; NULL for NULL. */
 SELFSUP_API const char *selfsup_encoder_spec(const selfsup_encoder *e);
 
+/* Writes e alone (spec, parameters, batch-norm statistics) with what e
+ * records besides its parameters: the input normalisation and the
+ * whitening (whitening.h). The file format is the checkpoint container's
+ * (docs/checkpoint-format.md), the same as selfsup_learner_export_encoder
+ * writes; atomic: a failure leaves no temporary file and an existing file
+ * at path intact. */
+SELFSUP_API selfsup_status selfsup_encoder_save(const selfsup_encoder *e,
+                                                const char *path);
+/* Loads an encoder written by selfsup_encoder_save or
+ * selfsup_learner_export_encoder (or the online encoder of a full
+ * checkpoint), in inference mode, with its recorded input normalisation
+ * and whitening. */
+SELFSUP_API selfsup_status selfsup_encoder_load(selfsup_encoder **out,
+                                                const char *path);
 #ifdef __cplusplus
 }
 #endif

@@ -73,9 +73,10 @@ SELFSUP_API selfsup_status selfsup_linear_probe(
     int *iterations);
 
 /* Writes t as a NumPy .npy file (format 1.0, little-endian float32, C
- * order, t's shape), atomically: the data goes to a temporary file in the
- * same directory, is flushed to disk, then renamed over path. A failure
- * leaves no temporary file and leaves an existing file at path intact.
+ * order, t's shape), atomically, as checkpoints are: the data goes to a
+ * file with no name yet in the same directory, is flushed to disk, then
+ * named and renamed over path. A failure leaves no temporary file and an
+ * existing file at path intact.
  * SELFSUP_ERR_IO names the path and the system's reason. */
 SELFSUP_API selfsup_status selfsup_npy_write(const char *path,
                                              const selfsup_tensor *t);
@@ -110,8 +111,8 @@ SELFSUP_API selfsup_status selfsup_npy_read_labels(const char *path,
                                                    int64_t *count);
 
 /* Features of images first..first+count-1 of d through encoder e, in
- * inference mode (e's mode is restored afterwards), as a new (count, D)
- * tensor in *features, D = selfsup_encoder_embedding_dim(e): the network's
+ * inference mode (selfsup_encoder_infer: e is left as it was), as a new (count,
+ * D) tensor in *features, D = selfsup_encoder_embedding_dim(e): the network's
  * output, whitened when e records a whitening (whitening.h; exports of
  * `selfsup train` do; selfsup_encoder_set_whitening(e, NULL) gives the
  * bare network's features). Images are scaled to [0, 1] and standardised with
@@ -119,9 +120,12 @@ SELFSUP_API selfsup_status selfsup_npy_read_labels(const char *path,
  * selfsup_dataset_read_batch does; pass the statistics training used
  * (selfsup_views_normalization). Works in batches, so memory stays
  * bounded by the output. */
-SELFSUP_API selfsup_status selfsup_embed_dataset(
-    selfsup_encoder *e, const selfsup_dataset *d, int64_t first, int64_t count,
-    const float *mean, const float *std, selfsup_tensor **features);
+SELFSUP_API selfsup_status selfsup_embed_dataset(const selfsup_encoder *e,
+                                                 const selfsup_dataset *d,
+                                                 int64_t first, int64_t count,
+                                                 const float *mean,
+                                                 const float *std,
+                                                 selfsup_tensor **features);
 
 #ifdef __cplusplus
 }

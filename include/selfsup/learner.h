@@ -31,7 +31,10 @@ selfsup_learner_config_create(selfsup_learner_config **out, const char *method);
 SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
 
 /* Sets one key from its text, checked at once: unknown keys and bad values
- * give SELFSUP_ERR_INVALID_ARGUMENT naming both. Keys (docs/training.md):
+ * give SELFSUP_ERR_INVALID_ARGUMENT naming both; spec values (networks,
+ * objective, optimizer) are parsed whole, as the learner will parse them,
+ * the heads' `in` aside, which the learner fills in.
+ * Keys (docs/training.md):
  * encoder, projector, predictor, objective, optimizer, lr, lr_batch,
  * batch_size, total_steps, warmup_fraction, final_lr_ratio, ema_base,
  * views, seed, predictor_fixed_lr, stop_gradient, recipe, dataset_size.
@@ -74,7 +77,7 @@ selfsup_learner_step(selfsup_learner *l, int n_views,
 
 /* Runs the online encoder in inference mode: images (N, C, H, W) ->
  * features (N, D), D = selfsup_learner_feature_dim(l). */
-SELFSUP_API selfsup_status selfsup_learner_embed(selfsup_learner *l,
+SELFSUP_API selfsup_status selfsup_learner_embed(const selfsup_learner *l,
                                                  const selfsup_tensor *images,
                                                  selfsup_tensor *features);
 SELFSUP_API int64_t selfsup_learner_feature_dim(const selfsup_learner *l);
@@ -105,6 +108,28 @@ SELFSUP_API selfsup_status selfsup_learner_set_total_steps(selfsup_learner *l,
  * Use it read-only while the learner trains. */
 SELFSUP_API const selfsup_encoder *
 selfsup_learner_encoder(const selfsup_learner *l);
+/* The learner's network in role: "online.encoder", "online.projector",
+ * "online.predictor" (BYOL, SimSiam), "target.encoder" or
+ * "target.projector" (BYOL), the names checkpoints give them. Owned by the
+ * learner, valid until it is destroyed. Read and write its parameters by
+ * name (selfsup_encoder_param_find, _read, _write, copy_state): the next
+ * step trains from what was written; the optimizer's state (momentum) is
+ * not reset. Do not change its mode or run it while a step could be
+ * pending. SELFSUP_ERR_INVALID_ARGUMENT for an unknown role or one the
+ * method does not have (the message lists the method's roles). */
+SELFSUP_API selfsup_status selfsup_learner_network(selfsup_learner *l,
+                                                   const char *role,
+                                                   selfsup_encoder **network);
+/* A warm start: copies e's parameters and batch-norm statistics into the
+ * online encoder and, for BYOL, the target encoder, so that training
+ * continues from e (an export of selfsup_learner_export_encoder, the
+ * online encoder of a checkpoint, a network brought in from PyTorch by
+ * parameter name). e must have the online encoder's parameters (names and
+ * shapes; the pooling, stem stride or precision may differ). The heads
+ * keep their initialisation. Only before the first step:
+ * SELFSUP_ERR_STATE after it. */
+SELFSUP_API selfsup_status selfsup_learner_warm_start(selfsup_learner *l,
+                                                      const selfsup_encoder *e);
 
 /* Values of the last step: "loss", "lr", "tau" (BYOL), "collapse_std" and
  * the objective's own diagnostics (see selfsup_objective_diagnostic). */
@@ -135,20 +160,6 @@ SELFSUP_API selfsup_status selfsup_learner_set_input_normalization(
  * selfsup_encoder_save of selfsup_learner_encoder(l). */
 SELFSUP_API selfsup_status
 selfsup_learner_export_encoder(const selfsup_learner *l, const char *path);
-
-/* Writes e alone, as selfsup_learner_export_encoder does (the same file
- * format), with what e records besides its parameters: the input
- * normalisation and the whitening (whitening.h). Atomic like
- * selfsup_learner_save. */
-SELFSUP_API selfsup_status selfsup_encoder_save(const selfsup_encoder *e,
-                                                const char *path);
-
-/* Loads an encoder written by selfsup_encoder_save or
- * selfsup_learner_export_encoder (or the online encoder of a full
- * checkpoint), in inference mode, with its recorded input normalisation
- * and whitening. */
-SELFSUP_API selfsup_status selfsup_encoder_load(selfsup_encoder **out,
-                                                const char *path);
 
 #ifdef __cplusplus
 }

@@ -21,5 +21,6 @@
 #include "whitening.h"
 #include "eval.h"
 #include "learner.h"
+#include "optimizer.h"
 
 #endif

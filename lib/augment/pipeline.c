@@ -522,6 +522,7 @@ void selfsup__augment_run(const selfsup_augment *a, float *out, float *scratch,
 
 selfsup_status selfsup_augment_create(selfsup_augment **out, const char *spec)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(spec);
     selfsup_augment *a = selfsup__calloc(1, sizeof *a);
@@ -555,6 +556,7 @@ selfsup_status selfsup_augment_output_size(const selfsup_augment *a, int height,
                                            int width, int *out_height,
                                            int *out_width)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(a);
     if (height < 1 || width < 1)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,

@@ -57,6 +57,7 @@ static selfsup_status check_ends_at(const selfsup_augment *a, int view,
 selfsup_status selfsup_views_create(selfsup_views **out, const char *recipe,
                                     int n_views, int out_size)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(recipe);
     if (n_views < 0 || n_views > SS_VIEWS_MAX)

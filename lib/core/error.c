@@ -6,13 +6,31 @@
 enum { MESSAGE_CAPACITY = 1024 };
 
 static _Thread_local char last_message[MESSAGE_CAPACITY];
+static _Thread_local size_t detail_at;  /* where the prefix ends */
+static _Thread_local const char *entry; /* the public call, or NULL */
+
+const char *selfsup__entry_enter(const char *name)
+{
+    if (entry)
+        return NULL;
+    entry = name;
+    return name;
+}
+
+void selfsup__entry_leave(const char *const *owned)
+{
+    if (*owned)
+        entry = NULL;
+}
 
 selfsup_status selfsup__fail(selfsup_status status, const char *where,
                              const char *fmt, ...)
 {
-    int n = snprintf(last_message, sizeof last_message, "%s: ", where);
+    int n = snprintf(last_message, sizeof last_message,
+                     "%s: ", entry ? entry : where);
     if (n < 0 || (size_t)n >= sizeof last_message)
         n = 0;
+    detail_at = (size_t)n;
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(last_message + n, sizeof last_message - (size_t)n, fmt, ap);
@@ -25,9 +43,15 @@ const char *selfsup_last_error(void)
     return last_message;
 }
 
+const char *selfsup__last_detail(void)
+{
+    return last_message + detail_at;
+}
+
 void selfsup_clear_error(void)
 {
     last_message[0] = '\0';
+    detail_at = 0;
 }
 
 const char *selfsup_status_string(selfsup_status s)

@@ -4,14 +4,33 @@
 
 #include "selfsup/status.h"
 
-/* Formats "where: message" into this thread's last-error buffer and returns
+/* Formats "entry: message" into this thread's last-error buffer and returns
  * status, so that a failing path reads
- *     return SS_FAIL(SELFSUP_ERR_SHAPE, "dims[%d] = %lld", i, d);          */
+ *     return SS_FAIL(SELFSUP_ERR_SHAPE, "dims[%d] = %lld", i, d);
+ * entry is the public function the caller entered (SS_ENTRY below), however
+ * deep the failing helper is; where names it on threads that did not enter
+ * through one (the loader's workers pass the public call they serve). */
 selfsup_status selfsup__fail(selfsup_status status, const char *where,
                              const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 #define SS_FAIL(status, ...) selfsup__fail((status), __func__, __VA_ARGS__)
+
+/* The first statement of every public function that returns a status:
+ * marks this thread as inside the library's entry point __func__ until the
+ * function returns, unless it already is (a public function calling
+ * another), so that every message names the call the host made. The
+ * cleanup attribute (GCC, Clang) clears the mark on every return path. */
+const char *selfsup__entry_enter(const char *name);
+void selfsup__entry_leave(const char *const *owned);
+#define SS_ENTRY()                                                             \
+    const char *const ss_entry_                                                \
+        __attribute__((cleanup(selfsup__entry_leave), unused)) =               \
+            selfsup__entry_enter(__func__)
+
+/* The detail of this thread's last message, without the "entry: " prefix,
+ * for a message carried from one thread to another. */
+const char *selfsup__last_detail(void);
 
 /* Propagates a failing status (its message is already set). */
 #define SS_TRY(expr)                                                           \

@@ -43,6 +43,7 @@ static selfsup_status check_dims(const char *where, int ndim,
 selfsup_status selfsup_tensor_create(selfsup_tensor **out, int ndim,
                                      const int64_t *dims)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     int64_t numel;
     SS_TRY(check_dims(__func__, ndim, dims, &numel));
@@ -53,8 +54,7 @@ selfsup_status selfsup_tensor_create(selfsup_tensor **out, int ndim,
     t->data = selfsup__calloc((size_t)numel, sizeof(float));
     if (!t->data) {
         selfsup__free(t);
-        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
-                       "cannot allocate %lld floats",
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "cannot allocate %lld floats",
                        (long long)numel);
     }
     t->ndim = ndim;
@@ -96,6 +96,7 @@ int64_t selfsup_tensor_numel(const selfsup_tensor *t)
 selfsup_status selfsup_tensor_write(selfsup_tensor *t, const float *src,
                                     int64_t count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     SS_CHECK_NOT_NULL(src);
     if (count != t->numel)
@@ -109,6 +110,7 @@ selfsup_status selfsup_tensor_write(selfsup_tensor *t, const float *src,
 selfsup_status selfsup_tensor_read(const selfsup_tensor *t, float *dst,
                                    int64_t count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     SS_CHECK_NOT_NULL(dst);
     if (count != t->numel)
@@ -126,6 +128,7 @@ const float *selfsup_tensor_data(const selfsup_tensor *t)
 
 selfsup_status selfsup_tensor_fill(selfsup_tensor *t, float value)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     for (int64_t i = 0; i < t->numel; i++)
         t->data[i] = value;
@@ -150,13 +153,14 @@ static void element_block(uint64_t seed, uint64_t stream, int64_t i,
 selfsup_status selfsup_tensor_fill_uniform(selfsup_tensor *t, uint64_t seed,
                                            float lo, float hi)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     if (!isfinite(lo) || !isfinite(hi) || !(lo < hi))
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "the range [lo, hi) = [%g, %g) is empty or not finite",
                        (double)lo, (double)hi);
     float width = hi - lo;
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < t->numel; i++) {
         uint32_t w[4];
         element_block(seed, FILL_STREAM_UNIFORM, i, w);
@@ -169,12 +173,13 @@ selfsup_status selfsup_tensor_fill_uniform(selfsup_tensor *t, uint64_t seed,
 selfsup_status selfsup_tensor_fill_normal(selfsup_tensor *t, uint64_t seed,
                                           float mean, float std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     if (!isfinite(mean) || !isfinite(std) || std < 0)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "mean = %g, std = %g: need finite values and std >= 0",
                        (double)mean, (double)std);
-    #pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < t->numel; i++) {
         uint32_t w[4];
         element_block(seed, FILL_STREAM_NORMAL, i, w);
@@ -191,6 +196,7 @@ selfsup_status selfsup_tensor_fill_normal(selfsup_tensor *t, uint64_t seed,
 selfsup_status selfsup_tensor_clone(selfsup_tensor **out,
                                     const selfsup_tensor *src)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(src);
     selfsup_tensor *t;
@@ -200,8 +206,7 @@ selfsup_status selfsup_tensor_clone(selfsup_tensor **out,
     return SELFSUP_OK;
 }
 
-void selfsup__shape_format(char *buf, size_t cap, int ndim,
-                           const int64_t *dims)
+void selfsup__shape_format(char *buf, size_t cap, int ndim, const int64_t *dims)
 {
     size_t used = 0;
     int n = snprintf(buf, cap, "(");
@@ -227,9 +232,8 @@ static int same_shape(const selfsup_tensor *t, int ndim, const int64_t *dims)
 }
 
 selfsup_status selfsup__tensor_expect_shape(const selfsup_tensor *t,
-                                            const char *where,
-                                            const char *name, int ndim,
-                                            const int64_t *dims)
+                                            const char *where, const char *name,
+                                            int ndim, const int64_t *dims)
 {
     if (same_shape(t, ndim, dims))
         return SELFSUP_OK;
@@ -241,8 +245,7 @@ selfsup_status selfsup__tensor_expect_shape(const selfsup_tensor *t,
 }
 
 selfsup_status selfsup__tensor_check_finite(const selfsup_tensor *t,
-                                            const char *where,
-                                            const char *name)
+                                            const char *where, const char *name)
 {
     for (int64_t i = 0; i < t->numel; i++)
         if (!isfinite(t->data[i]))
@@ -255,6 +258,7 @@ selfsup_status selfsup__tensor_check_finite(const selfsup_tensor *t,
 selfsup_status selfsup_tensor_copy(selfsup_tensor *dst,
                                    const selfsup_tensor *src)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(dst);
     SS_CHECK_NOT_NULL(src);
     SS_TRY(selfsup__tensor_expect_shape(src, __func__, "src", dst->ndim,
@@ -266,6 +270,7 @@ selfsup_status selfsup_tensor_copy(selfsup_tensor *dst,
 selfsup_status selfsup_tensor_reshape(selfsup_tensor *t, int ndim,
                                       const int64_t *dims)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(t);
     int64_t numel;
     SS_TRY(check_dims(__func__, ndim, dims, &numel));

@@ -38,6 +38,7 @@ void selfsup__threads_apply(void)
 
 selfsup_status selfsup_set_num_threads(int n)
 {
+    SS_ENTRY();
     if (n < 0 || n > 4096)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                        "n = %d is outside 0..4096 (0 restores the default)", n);

@@ -16,6 +16,7 @@ selfsup_status selfsup_views_apply(const selfsup_views *v,
                                    uint64_t seed, int64_t epoch,
                                    selfsup_tensor *const *out)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(v);
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(indices);
@@ -54,6 +55,7 @@ selfsup_status selfsup_augment_apply(const selfsup_augment *a,
                                      uint64_t seed, int64_t epoch, int view,
                                      selfsup_tensor *out)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(a);
     SS_CHECK_NOT_NULL(d);
     if (index < 0 || index >= d->count)
@@ -92,6 +94,7 @@ selfsup_status selfsup_views_normalization(const selfsup_views *v,
                                            const selfsup_dataset *d,
                                            float *mean, float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(v);
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(mean);

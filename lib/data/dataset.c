@@ -72,6 +72,7 @@ selfsup_status selfsup_dataset_from_memory(selfsup_dataset **out,
                                            int height, int width, int channels,
                                            const int32_t *labels, int copy)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(pixels);
     SS_TRY(check_layout(__func__, count, height, width, channels));
@@ -169,6 +170,7 @@ selfsup_status selfsup_dataset_open_idx(selfsup_dataset **out,
                                         const char *images_path,
                                         const char *labels_path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(images_path);
     selfsup__idx images, labels;
@@ -212,6 +214,7 @@ selfsup_status selfsup_dataset_open_fashion_mnist(selfsup_dataset **out,
                                                   const char *dir,
                                                   const char *split)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(split);
     const char *prefix;
@@ -292,6 +295,7 @@ static selfsup_status check_range(const char *where, const selfsup_dataset *d,
 selfsup_status selfsup_dataset_labels(const selfsup_dataset *d, int64_t first,
                                       int64_t count, int32_t *dst)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(d);
     SS_TRY(check_range(__func__, d, first, count));
     SS_CHECK_NOT_NULL(dst);
@@ -304,6 +308,7 @@ selfsup_status selfsup_dataset_labels(const selfsup_dataset *d, int64_t first,
 selfsup_status selfsup_dataset_image(const selfsup_dataset *d, int64_t index,
                                      const uint8_t **pixels)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(d);
     if (index < 0 || index >= d->count)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
@@ -317,6 +322,7 @@ selfsup_status selfsup_dataset_image(const selfsup_dataset *d, int64_t index,
 selfsup_status selfsup_dataset_stats(const selfsup_dataset *d, float *mean,
                                      float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(mean);
     SS_CHECK_NOT_NULL(std);
@@ -331,6 +337,7 @@ selfsup_status selfsup_dataset_read_batch(const selfsup_dataset *d,
                                           int64_t first, selfsup_tensor *batch,
                                           const float *mean, const float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(batch);
     int64_t n = batch->ndim == 4 ? batch->dims[0] : 0;

@@ -119,7 +119,7 @@ static void make_batch(selfsup_loader *l, batch_slot *s)
         l->v, d->pixels, d->channels, d->height, d->width, s->indices, s->n,
         l->seed, s->epoch, d->mean, d->std, dst, "selfsup_loader_next");
     if (s->status != SELFSUP_OK)
-        snprintf(s->message, sizeof s->message, "%s", selfsup_last_error());
+        snprintf(s->message, sizeof s->message, "%s", selfsup__last_detail());
 }
 
 static void advance(selfsup_loader *l)
@@ -258,6 +258,7 @@ selfsup_status selfsup_loader_create(selfsup_loader **out,
                                      const selfsup_views *v, int64_t batch_size,
                                      uint64_t seed, const char *options)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(v);
@@ -376,6 +377,7 @@ selfsup_status selfsup_loader_next(selfsup_loader *l,
                                    selfsup_tensor *const **views,
                                    int64_t *epoch, int64_t *batch_index)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(views);
     if (l->prefetch == 0)
@@ -420,6 +422,7 @@ selfsup_status selfsup_loader_batch_indices(const selfsup_loader *l,
                                             const int64_t **indices,
                                             int64_t *count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(indices);
     SS_CHECK_NOT_NULL(count);
@@ -435,6 +438,7 @@ selfsup_status selfsup_loader_batch_indices(const selfsup_loader *l,
 selfsup_status selfsup_loader_seek(selfsup_loader *l, int64_t epoch,
                                    int64_t batch_index)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     if (epoch < 0)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "epoch = %lld is negative",

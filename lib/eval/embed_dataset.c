@@ -11,12 +11,13 @@
 
 enum { EMBED_BATCH = 500 };
 
-selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
+selfsup_status selfsup_embed_dataset(const selfsup_encoder *e,
                                      const selfsup_dataset *d, int64_t first,
                                      int64_t count, const float *mean,
                                      const float *std,
                                      selfsup_tensor **features)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_CHECK_NOT_NULL(d);
     SS_CHECK_NOT_NULL(features);
@@ -40,8 +41,7 @@ selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
     selfsup_tensor *out = NULL, *batch = NULL, *feat = NULL, *white = NULL;
     SS_TRY(selfsup_tensor_create(&out, 2, out_dims));
 
-    int was_training = selfsup_encoder_is_training(e);
-    selfsup_status s = selfsup_encoder_set_training(e, 0);
+    selfsup_status s = SELFSUP_OK;
     for (int64_t at = 0; s == SELFSUP_OK && at < count; at += EMBED_BATCH) {
         int64_t b = count - at < EMBED_BATCH ? count - at : EMBED_BATCH;
         if (!batch || batch->dims[0] != b) {
@@ -61,16 +61,13 @@ selfsup_status selfsup_embed_dataset(selfsup_encoder *e,
         if (s == SELFSUP_OK)
             s = selfsup_dataset_read_batch(d, first + at, batch, mean, std);
         if (s == SELFSUP_OK)
-            s = selfsup_encoder_forward(e, batch, feat);
+            s = selfsup_encoder_infer(e, batch, feat);
         if (s == SELFSUP_OK && whitening)
             s = selfsup_whitening_apply(whitening, feat, white);
         if (s == SELFSUP_OK)
             memcpy(out->data + at * out_dim, (whitening ? white : feat)->data,
                    (size_t)(b * out_dim) * sizeof(float));
     }
-    selfsup_status back = selfsup_encoder_set_training(e, was_training);
-    if (s == SELFSUP_OK)
-        s = back;
     selfsup_tensor_destroy(batch);
     selfsup_tensor_destroy(feat);
     selfsup_tensor_destroy(white);

@@ -124,6 +124,7 @@ selfsup_status selfsup_knn_evaluate(const selfsup_tensor *train_features,
                                     int k, float temperature, double *top1,
                                     double *top5)
 {
+    SS_ENTRY();
     SS_TRY(check_knn_arguments(__func__, train_features, train_labels,
                                test_features, 1, test_labels, n_classes, k,
                                temperature));
@@ -166,6 +167,7 @@ selfsup_status selfsup_knn_predict(const selfsup_tensor *train_features,
                                    int n_classes, int k, float temperature,
                                    int32_t *predictions)
 {
+    SS_ENTRY();
     SS_TRY(check_knn_arguments(__func__, train_features, train_labels,
                                test_features, 0, NULL, n_classes, k,
                                temperature));
@@ -211,6 +213,7 @@ selfsup_status selfsup_knn_neighbors(const selfsup_tensor *database,
                                      const selfsup_tensor *queries, int k,
                                      int64_t *indices, float *similarities)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(database);
     SS_TRY(selfsup__eval_check_matrix(database, __func__, "database", 0));
     SS_CHECK_NOT_NULL(queries);

@@ -139,7 +139,7 @@ selfsup_status selfsup__knn_search(const float *database, int64_t n_database,
 #pragma omp critical(selfsup__knn_status)
             if (status == SELFSUP_OK) {
                 status = s;
-                snprintf(message, sizeof message, "%s", selfsup_last_error());
+                snprintf(message, sizeof message, "%s", selfsup__last_detail());
             }
         }
     }

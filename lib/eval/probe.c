@@ -166,6 +166,7 @@ selfsup_status selfsup_linear_probe(const selfsup_tensor *train_features,
                                     const char *options, double *train_top1,
                                     double *test_top1, int *iterations)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(train_features);
     SS_TRY(selfsup__eval_check_matrix(train_features, __func__,
                                       "train_features", 0));

@@ -146,7 +146,7 @@ selfsup_status selfsup__probe_loss_grad(selfsup__probe_problem *p,
         wk->status = chunk_loss_grad(p, wk, i0, rows, b, grad != NULL);
         if (wk->status != SELFSUP_OK)
             snprintf(wk->message, sizeof wk->message, "%s",
-                     selfsup_last_error());
+                     selfsup__last_detail());
     }
 
     double data_loss = 0.0;

@@ -168,9 +168,25 @@ static selfsup_status create_for(selfsup_encoder **out, const char *spec,
     return SELFSUP_OK;
 }
 
+selfsup_status selfsup__encoder_spec_check(const char *spec, const char *where)
+{
+    selfsup__spec s;
+    selfsup__graph g;
+    memset(&g, 0, sizeof g);
+    char canon[256];
+    int bf16 = 0;
+    selfsup_status st = selfsup__spec_parse(&s, spec, where);
+    if (st == SELFSUP_OK)
+        st = parse_spec(&s, &g, canon, sizeof canon, &bf16);
+    selfsup__spec_free(&s);
+    selfsup__graph_free(&g);
+    return st;
+}
+
 selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
                                       uint64_t seed)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     return create_for(out, spec, seed, __func__);
 }
@@ -195,6 +211,7 @@ const struct selfsup__graph *selfsup__encoder_graph(const selfsup_encoder *e)
 selfsup_status selfsup_encoder_clone(selfsup_encoder **out,
                                      const selfsup_encoder *e)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(e);
     selfsup__graph g;
@@ -232,42 +249,72 @@ static int table_mismatch(const selfsup__param_info *a, int na,
     return -1;
 }
 
+/* Fails unless b has exactly a's parameters and buffers (names, shapes and
+ * order), naming the first that differs. */
+static selfsup_status check_same_tables(const selfsup_encoder *a,
+                                        const selfsup_encoder *b,
+                                        const char *where)
+{
+    const selfsup__graph *ga = &a->g, *gb = &b->g;
+    int p = table_mismatch(gb->params, gb->n_params, ga->params, ga->n_params);
+    int q =
+        table_mismatch(gb->buffers, gb->n_buffers, ga->buffers, ga->n_buffers);
+    if (p < 0 && q < 0)
+        return SELFSUP_OK;
+    const selfsup__param_info *t = p >= 0 ? gb->params : gb->buffers;
+    int n = p >= 0 ? gb->n_params : gb->n_buffers, i = p >= 0 ? p : q;
+    return selfsup__fail(
+        SELFSUP_ERR_INVALID_ARGUMENT, where,
+        "\"%s\" does not have the parameters of \"%s\" (they differ at "
+        "%s): only the pooling, the stem stride or the precision may differ",
+        a->spec, b->spec, i < n ? t[i].name : "the end of the list");
+}
+
 selfsup_status selfsup_encoder_clone_as(selfsup_encoder **out,
                                         const selfsup_encoder *e,
                                         const char *spec)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(e);
     SS_CHECK_NOT_NULL(spec);
     selfsup_encoder *c;
     SS_TRY(create_for(&c, spec, 0, __func__));
-    const selfsup__graph *a = &e->g, *b = &c->g;
-    int p = table_mismatch(a->params, a->n_params, b->params, b->n_params);
-    int q = table_mismatch(a->buffers, a->n_buffers, b->buffers, b->n_buffers);
-    if (p >= 0 || q >= 0) {
-        const selfsup__param_info *t = p >= 0 ? a->params : a->buffers;
-        int n = p >= 0 ? a->n_params : a->n_buffers, i = p >= 0 ? p : q;
-        selfsup_status st = SS_FAIL(
-            SELFSUP_ERR_INVALID_ARGUMENT,
-            "\"%s\" does not have the parameters of \"%s\" (they differ at "
-            "%s): only the pooling, the stem stride or the precision may "
-            "change",
-            c->spec, e->spec, i < n ? t[i].name : "the end of the list");
+    selfsup_status st = check_same_tables(c, e, __func__);
+    if (st != SELFSUP_OK) {
         selfsup_encoder_destroy(c);
         return st;
     }
+    const selfsup__graph *a = &e->g;
     memcpy(c->params, e->params, (size_t)a->param_floats * sizeof(float));
     memcpy(c->buffers, e->buffers, (size_t)a->buffer_floats * sizeof(float));
     c->training = e->training;
     if (e->input_mean) {
-        selfsup_status st = selfsup_encoder_set_input_normalization(
-            c, e->input_mean, e->input_std);
+        st = selfsup_encoder_set_input_normalization(c, e->input_mean,
+                                                     e->input_std);
         if (st != SELFSUP_OK) {
             selfsup_encoder_destroy(c);
             return st;
         }
     }
     *out = c;
+    return SELFSUP_OK;
+}
+
+selfsup_status selfsup_encoder_copy_state(selfsup_encoder *dst,
+                                          const selfsup_encoder *src)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(dst);
+    SS_CHECK_NOT_NULL(src);
+    SS_TRY(check_same_tables(dst, src, __func__));
+    if (dst == src)
+        return SELFSUP_OK;
+    memcpy(dst->params, src->params,
+           (size_t)src->g.param_floats * sizeof(float));
+    memcpy(dst->buffers, src->buffers,
+           (size_t)src->g.buffer_floats * sizeof(float));
+    dst->version++;
     return SELFSUP_OK;
 }
 
@@ -283,6 +330,7 @@ int64_t selfsup_encoder_output_dim(const selfsup_encoder *e)
 
 selfsup_status selfsup_encoder_set_training(selfsup_encoder *e, int training)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     e->training = training != 0;
     return SELFSUP_OK;
@@ -297,6 +345,7 @@ selfsup_status selfsup_encoder_set_input_normalization(selfsup_encoder *e,
                                                        const float *mean,
                                                        const float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     if (!mean != !std)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
@@ -333,6 +382,7 @@ void selfsup__encoder_input_norm(const selfsup_encoder *e, const float **mean,
 selfsup_status selfsup_encoder_input_normalization(const selfsup_encoder *e,
                                                    float *mean, float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_CHECK_NOT_NULL(mean);
     SS_CHECK_NOT_NULL(std);
@@ -348,6 +398,7 @@ selfsup_status selfsup_encoder_input_normalization(const selfsup_encoder *e,
 selfsup_status selfsup_encoder_set_whitening(selfsup_encoder *e,
                                              const selfsup_whitening *w)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     selfsup_whitening *copy = NULL;
     if (w) {
@@ -409,8 +460,11 @@ static void evict_plans(selfsup_encoder *e, const selfsup__plan *keep)
     }
 }
 
+/* The plan cache is internal state: inference through a const encoder
+ * (selfsup_encoder_infer) builds and evicts plans too, under the rule that
+ * one thread uses an encoder at a time. */
 static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
-                               selfsup__plan **out)
+                               int training, selfsup__plan **out)
 {
     int rank = e->g.tensors[e->g.input].rank;
     int threads = selfsup__num_threads();
@@ -426,7 +480,7 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
         }
     }
     for (selfsup__plan *p = e->plans; p; p = p->next) {
-        if (p->training == e->training && p->threads == threads &&
+        if (p->training == training && p->threads == threads &&
             memcmp(p->in_dims, dims, (size_t)rank * sizeof *dims) == 0) {
             p->last_use = ++e->clock;
             *out = p;
@@ -435,7 +489,7 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
     }
     selfsup__plan_ctx ctx = ctx_of(e);
     selfsup__plan *p;
-    SS_TRY(selfsup__plan_create(&p, &ctx, dims, e->training));
+    SS_TRY(selfsup__plan_create(&p, &ctx, dims, training));
     p->last_use = ++e->clock;
     p->next = e->plans;
     e->plans = p;
@@ -497,6 +551,7 @@ selfsup_status selfsup_encoder_forward_view(selfsup_encoder *e, int view,
                                             const selfsup_tensor *input,
                                             selfsup_tensor *output)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_view(__func__, view));
     SS_CHECK_NOT_NULL(input);
@@ -507,7 +562,7 @@ selfsup_status selfsup_encoder_forward_view(selfsup_encoder *e, int view,
     SS_TRY(check_precision(e, __func__));
     selfsup__threads_apply();
     selfsup__plan *p;
-    SS_TRY(get_plan(e, input->dims, &p));
+    SS_TRY(get_plan(e, input->dims, e->training, &p));
     if (e->training)
         e->pending[view] = NULL;
     selfsup__plan_ctx ctx = ctx_of(e);
@@ -522,13 +577,37 @@ selfsup_status selfsup_encoder_forward(selfsup_encoder *e,
                                        const selfsup_tensor *input,
                                        selfsup_tensor *output)
 {
+    SS_ENTRY();
     return selfsup_encoder_forward_view(e, 0, input, output);
+}
+
+selfsup_status selfsup_encoder_infer(const selfsup_encoder *e,
+                                     const selfsup_tensor *input,
+                                     selfsup_tensor *output)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(e);
+    SS_CHECK_NOT_NULL(input);
+    SS_CHECK_NOT_NULL(output);
+    SS_TRY(check_input(e, __func__, "input", input));
+    SS_TRY(check_rows(e, __func__, "output", output, input->dims[0]));
+    SS_TRY(selfsup__tensor_check_finite(input, __func__, "input"));
+    SS_TRY(check_precision(e, __func__));
+    selfsup__threads_apply();
+    selfsup_encoder *cache =
+        (selfsup_encoder *)e; /* plans only, see get_plan */
+    selfsup__plan *p;
+    SS_TRY(get_plan(cache, input->dims, 0, &p));
+    selfsup__plan_ctx ctx = ctx_of(e);
+    return selfsup__plan_forward(p, &ctx, 0, e->version, input->data,
+                                 output->data);
 }
 
 selfsup_status selfsup_encoder_backward_view(selfsup_encoder *e, int view,
                                              const selfsup_tensor *grad_output,
                                              selfsup_tensor *grad_input)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_view(__func__, view));
     SS_CHECK_NOT_NULL(grad_output);
@@ -556,11 +635,13 @@ selfsup_status selfsup_encoder_backward(selfsup_encoder *e,
                                         const selfsup_tensor *grad_output,
                                         selfsup_tensor *grad_input)
 {
+    SS_ENTRY();
     return selfsup_encoder_backward_view(e, 0, grad_output, grad_input);
 }
 
 selfsup_status selfsup_encoder_zero_grad(selfsup_encoder *e)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     memset(e->grads, 0, (size_t)e->g.param_floats * sizeof(float));
     return SELFSUP_OK;
@@ -596,6 +677,7 @@ const char *selfsup_encoder_param_name(const selfsup_encoder *e, int index)
 selfsup_status selfsup_encoder_param_find(const selfsup_encoder *e,
                                           const char *name, int *index)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_CHECK_NOT_NULL(name);
     SS_CHECK_NOT_NULL(index);
@@ -635,6 +717,7 @@ static selfsup_status check_count(const selfsup_encoder *e, const char *where,
 selfsup_status selfsup_encoder_param_shape(const selfsup_encoder *e, int index,
                                            int *ndim, int64_t dims[4])
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_index(e, __func__, index));
     SS_CHECK_NOT_NULL(ndim);
@@ -654,6 +737,7 @@ int selfsup_encoder_param_is_trainable(const selfsup_encoder *e, int index)
 selfsup_status selfsup_encoder_param_read(const selfsup_encoder *e, int index,
                                           float *dst, int64_t count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_index(e, __func__, index));
     SS_CHECK_NOT_NULL(dst);
@@ -665,6 +749,7 @@ selfsup_status selfsup_encoder_param_read(const selfsup_encoder *e, int index,
 selfsup_status selfsup_encoder_param_write(selfsup_encoder *e, int index,
                                            const float *src, int64_t count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_index(e, __func__, index));
     SS_CHECK_NOT_NULL(src);
@@ -677,6 +762,7 @@ selfsup_status selfsup_encoder_param_write(selfsup_encoder *e, int index,
 selfsup_status selfsup_encoder_grad_read(const selfsup_encoder *e, int index,
                                          float *dst, int64_t count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_TRY(check_index(e, __func__, index));
     if (index >= e->g.n_params)
@@ -711,6 +797,16 @@ void selfsup__encoder_buffers(selfsup_encoder *e, float **values,
     *count = e->g.buffer_floats;
     *table = e->g.buffers;
     *n = e->g.n_buffers;
+}
+
+void selfsup__encoder_state(const selfsup_encoder *e, const float **params,
+                            int64_t *param_count, const float **buffers,
+                            int64_t *buffer_count)
+{
+    *params = e->params;
+    *param_count = e->g.param_floats;
+    *buffers = e->buffers;
+    *buffer_count = e->g.buffer_floats;
 }
 
 void selfsup__encoder_params_changed(selfsup_encoder *e)

@@ -19,6 +19,16 @@ void selfsup__encoder_buffers(selfsup_encoder *e, float **values,
                               int64_t *count, const selfsup__param_info **table,
                               int *n);
 
+/* Checks spec as selfsup_encoder_create would, without making the
+ * network: the learner's config checks its network keys with it. */
+selfsup_status selfsup__encoder_spec_check(const char *spec, const char *where);
+
+/* The parameter values and batch-norm statistics, read-only, for writers
+ * of a const encoder (checkpoints, exports). */
+void selfsup__encoder_state(const selfsup_encoder *e, const float **params,
+                            int64_t *param_count, const float **buffers,
+                            int64_t *buffer_count);
+
 /* Call after writing parameter values directly (optimizer step, EMA,
  * checkpoint load): the layers' cached weight copies are refreshed on the
  * next forward. */

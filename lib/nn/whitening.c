@@ -134,6 +134,7 @@ selfsup_status selfsup_whitening_fit(selfsup_whitening **out,
                                      const selfsup_tensor *features,
                                      const char *options)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(features);
     if (features->ndim != 2 || features->dims[0] < 2 || features->dims[1] < 1)
@@ -191,6 +192,7 @@ selfsup_status selfsup_whitening_create(selfsup_whitening **out, int64_t dim,
                                         int64_t components, const float *mean,
                                         const float *projection)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     if (dim < 1 || components < 1 || components > dim)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
@@ -219,6 +221,7 @@ selfsup_status selfsup_whitening_create(selfsup_whitening **out, int64_t dim,
 selfsup_status selfsup_whitening_clone(selfsup_whitening **out,
                                        const selfsup_whitening *w)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(w);
     selfsup_whitening *c;
@@ -243,6 +246,7 @@ int64_t selfsup_whitening_components(const selfsup_whitening *w)
 selfsup_status selfsup_whitening_read(const selfsup_whitening *w, float *mean,
                                       float *projection)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(w);
     if (mean)
         memcpy(mean, w->mean, (size_t)w->dim * sizeof *mean);
@@ -256,6 +260,7 @@ selfsup_status selfsup_whitening_apply(const selfsup_whitening *w,
                                        const selfsup_tensor *in,
                                        selfsup_tensor *out)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(w);
     SS_CHECK_NOT_NULL(in);
     SS_CHECK_NOT_NULL(out);

@@ -23,6 +23,7 @@ static const char *const common_diag_names[SELFSUP__OBJ_DIAG_OWN] = {
 selfsup_status selfsup_objective_create(selfsup_objective **out,
                                         const char *spec)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     selfsup__spec p;
     selfsup_status st = selfsup__spec_parse(&p, spec, __func__);
@@ -183,6 +184,7 @@ selfsup_status selfsup_objective_compute(selfsup_objective *o, int n_views,
                                          float *loss,
                                          selfsup_tensor *const *grad_online)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(o);
     SS_CHECK_NOT_NULL(online);
     SS_CHECK_NOT_NULL(loss);
@@ -268,6 +270,7 @@ const char *selfsup_objective_diagnostic_name(const selfsup_objective *o, int i)
 selfsup_status selfsup_objective_diagnostic(const selfsup_objective *o,
                                             const char *name, double *value)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(o);
     SS_CHECK_NOT_NULL(name);
     SS_CHECK_NOT_NULL(value);

@@ -132,6 +132,7 @@ selfsup_status selfsup__sortnet_make(selfsup_sortnet **out, int n,
 
 selfsup_status selfsup_sortnet_create(selfsup_sortnet **out, const char *spec)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     selfsup__spec p;
     selfsup_status st = selfsup__spec_parse(&p, spec, __func__);
@@ -195,6 +196,7 @@ int selfsup_sortnet_layer_count(const selfsup_sortnet *s)
 selfsup_status selfsup_sortnet_comparator(const selfsup_sortnet *s, int64_t k,
                                           int *lo, int *hi)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(s);
     if (k < 0 || k >= s->count)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
@@ -232,6 +234,7 @@ selfsup_status selfsup_sortnet_forward(const selfsup_sortnet *s,
                                        selfsup_tensor *sorted,
                                        selfsup_tensor *perm)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(s);
     SS_CHECK_NOT_NULL(x);
     int64_t rows;
@@ -293,6 +296,7 @@ selfsup_status selfsup_sortnet_backward(const selfsup_sortnet *s,
                                         const selfsup_tensor *grad_perm,
                                         selfsup_tensor *grad_x)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(s);
     SS_CHECK_NOT_NULL(x);
     int64_t rows;

@@ -142,6 +142,7 @@ static void plan_schedules(selfsup_learner *l)
 selfsup_status selfsup_learner_create(selfsup_learner **out,
                                       const selfsup_learner_config *c)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(c);
     int views = (int)selfsup__config_int(c, SELFSUP__KEY_VIEWS);
@@ -205,33 +206,20 @@ void selfsup_learner_destroy(selfsup_learner *l)
     selfsup__free(l);
 }
 
-/* All networks in a fixed order: online encoder, projector, predictor,
- * then the target's. */
-static int all_networks(const selfsup_learner *l, selfsup_encoder **nets)
-{
-    int n = 0;
-    for (int k = 0; k < NET_COUNT; k++)
-        if (l->online[k])
-            nets[n++] = l->online[k];
-    for (int k = 0; k < 2; k++)
-        if (l->target[k])
-            nets[n++] = l->target[k];
-    return n;
-}
-
 /* Copies every network's BN running statistics into the snapshot
  * (to_snapshot) or back from it; returns how many floats that is. */
 static int64_t copy_buffers(const selfsup_learner *l, int to_snapshot)
 {
-    selfsup_encoder *nets[NET_COUNT + 2];
-    int n = all_networks(l, nets);
     int64_t at = 0;
-    for (int k = 0; k < n; k++) {
+    for (int role = 0; role < SELFSUP__ROLE_COUNT; role++) {
+        selfsup_encoder *net = selfsup__learner_role(l, role);
+        if (!net)
+            continue;
         float *values;
         int64_t count;
         const selfsup__param_info *table;
         int entries;
-        selfsup__encoder_buffers(nets[k], &values, &count, &table, &entries);
+        selfsup__encoder_buffers(net, &values, &count, &table, &entries);
         if (to_snapshot >= 0) {
             float *saved = l->buffer_snapshot + at;
             memcpy(to_snapshot ? saved : values, to_snapshot ? values : saved,
@@ -264,16 +252,13 @@ void selfsup__learner_restore_buffers(const selfsup_learner *l)
     copy_buffers(l, 0);
 }
 
-selfsup_status selfsup_learner_embed(selfsup_learner *l,
+selfsup_status selfsup_learner_embed(const selfsup_learner *l,
                                      const selfsup_tensor *images,
                                      selfsup_tensor *features)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
-    selfsup_encoder *e = l->online[NET_ENCODER];
-    SS_TRY(selfsup_encoder_set_training(e, 0));
-    selfsup_status s = selfsup_encoder_forward(e, images, features);
-    selfsup_status back = selfsup_encoder_set_training(e, 1);
-    return s != SELFSUP_OK ? s : back;
+    return selfsup_encoder_infer(l->online[NET_ENCODER], images, features);
 }
 
 int64_t selfsup_learner_feature_dim(const selfsup_learner *l)
@@ -290,6 +275,7 @@ selfsup_status selfsup_learner_config_value(const selfsup_learner *l,
                                             const char *key, char *buf,
                                             size_t cap)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     return selfsup_learner_config_get(&l->config, key, buf, cap);
 }
@@ -302,6 +288,7 @@ int64_t selfsup_learner_steps(const selfsup_learner *l)
 selfsup_status selfsup_learner_set_total_steps(selfsup_learner *l,
                                                int64_t total_steps)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     if (total_steps < 1 || total_steps < l->step)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
@@ -327,9 +314,63 @@ const selfsup_encoder *selfsup_learner_encoder(const selfsup_learner *l)
     return l ? l->online[NET_ENCODER] : NULL;
 }
 
+const char *const selfsup__role_names[SELFSUP__ROLE_COUNT] = {
+    "online.encoder", "online.projector", "online.predictor", "target.encoder",
+    "target.projector"};
+
+selfsup_encoder *selfsup__learner_role(const selfsup_learner *l, int role)
+{
+    return role < NET_COUNT ? l->online[role] : l->target[role - NET_COUNT];
+}
+
+selfsup_status selfsup_learner_network(selfsup_learner *l, const char *role,
+                                       selfsup_encoder **network)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(l);
+    SS_CHECK_NOT_NULL(role);
+    SS_CHECK_NOT_NULL(network);
+    char have[160] = "";
+    size_t used = 0;
+    for (int r = 0; r < SELFSUP__ROLE_COUNT; r++) {
+        selfsup_encoder *net = selfsup__learner_role(l, r);
+        if (!net)
+            continue;
+        if (strcmp(role, selfsup__role_names[r]) == 0) {
+            *network = net;
+            return SELFSUP_OK;
+        }
+        int n = snprintf(have + used, sizeof have - used, "%s%s",
+                         used ? ", " : "", selfsup__role_names[r]);
+        if (n > 0 && (size_t)n < sizeof have - used)
+            used += (size_t)n;
+    }
+    return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                   "role \"%s\": a %s learner has %s", role,
+                   selfsup__method_name(l->config.method), have);
+}
+
+selfsup_status selfsup_learner_warm_start(selfsup_learner *l,
+                                          const selfsup_encoder *e)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(l);
+    SS_CHECK_NOT_NULL(e);
+    if (l->step > 0)
+        return SS_FAIL(SELFSUP_ERR_STATE,
+                       "the learner has taken %lld steps: a warm start comes "
+                       "before the first",
+                       (long long)l->step);
+    /* The target first: a mismatch then fails before anything changed. */
+    if (l->target[NET_ENCODER])
+        SS_TRY(selfsup_encoder_copy_state(l->target[NET_ENCODER], e));
+    return selfsup_encoder_copy_state(l->online[NET_ENCODER], e);
+}
+
 selfsup_status selfsup_learner_diagnostic(const selfsup_learner *l,
                                           const char *name, double *value)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(name);
     SS_CHECK_NOT_NULL(value);

@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "checkpoint_file.h"
+#include "io/checkpoint_file.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "nn/encoder_internal.h"
@@ -16,15 +16,6 @@
 
 /* zlib level: 6 compresses float weights ~10% at a fraction of 9's cost. */
 enum { CKPT_LEVEL = 6 };
-
-static const char *const ROLE_NAMES[NET_COUNT + 2] = {
-    "online.encoder", "online.projector", "online.predictor", "target.encoder",
-    "target.projector"};
-
-static selfsup_encoder *role_network(const selfsup_learner *l, int role)
-{
-    return role < NET_COUNT ? l->online[role] : l->target[role - NET_COUNT];
-}
 
 static selfsup_status put_whitening(selfsup__ckpt_writer *w, const char *role,
                                     const selfsup_whitening *white)
@@ -53,21 +44,18 @@ static selfsup_status put_whitening(selfsup__ckpt_writer *w, const char *role,
 }
 
 static selfsup_status put_network(selfsup__ckpt_writer *w, const char *role,
-                                  selfsup_encoder *e)
+                                  const selfsup_encoder *e)
 {
     char name[128];
-    float *values, *grads;
-    int64_t count;
-    const selfsup__param_info *table;
-    int n;
+    const float *params, *buffers;
+    int64_t param_count, buffer_count;
+    selfsup__encoder_state(e, &params, &param_count, &buffers, &buffer_count);
     snprintf(name, sizeof name, "net/%s/spec", role);
     SS_TRY(selfsup__ckpt_put_string(w, name, selfsup_encoder_spec(e)));
-    selfsup__encoder_params(e, &values, &grads, &count, &table, &n);
     snprintf(name, sizeof name, "net/%s/params", role);
-    SS_TRY(selfsup__ckpt_put_f32(w, name, values, count));
-    selfsup__encoder_buffers(e, &values, &count, &table, &n);
+    SS_TRY(selfsup__ckpt_put_f32(w, name, params, param_count));
     snprintf(name, sizeof name, "net/%s/buffers", role);
-    SS_TRY(selfsup__ckpt_put_f32(w, name, values, count));
+    SS_TRY(selfsup__ckpt_put_f32(w, name, buffers, buffer_count));
     const float *mean, *std;
     selfsup__encoder_input_norm(e, &mean, &std);
     if (mean) {
@@ -105,7 +93,7 @@ static selfsup_status get_input_norm(const selfsup__ckpt_reader *r,
         if (s != SELFSUP_OK) {
             /* the message is rewritten in place: copy it first */
             char why[256];
-            snprintf(why, sizeof why, "%s", selfsup_last_error());
+            snprintf(why, sizeof why, "%s", selfsup__last_detail());
             s = SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: %s: %s", path, mean_name,
                         why);
         }
@@ -147,7 +135,7 @@ static selfsup_status get_whitening(const selfsup__ckpt_reader *r,
         s = selfsup_whitening_create(&white, d, k, values, values + d);
         if (s == SELFSUP_ERR_NUMERIC) {
             char why[256];
-            snprintf(why, sizeof why, "%s", selfsup_last_error());
+            snprintf(why, sizeof why, "%s", selfsup__last_detail());
             s = SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: the whitening: %s", path,
                         why);
         }
@@ -172,14 +160,15 @@ static selfsup_status write_learner(const selfsup_learner *l,
         SS_TRY(selfsup__ckpt_put_string(w, name, l->config.text[k]));
     }
     SS_TRY(selfsup__ckpt_put_i64(w, "learner/step", &l->step, 1));
-    for (int role = 0; role < NET_COUNT + 2; role++) {
-        selfsup_encoder *e = role_network(l, role);
+    for (int role = 0; role < SELFSUP__ROLE_COUNT; role++) {
+        selfsup_encoder *e = selfsup__learner_role(l, role);
         if (!e)
             continue;
-        SS_TRY(put_network(w, ROLE_NAMES[role], e));
+        SS_TRY(put_network(w, selfsup__role_names[role], e));
         if (role < NET_COUNT) {
             char prefix[128];
-            snprintf(prefix, sizeof prefix, "optim/%s/", ROLE_NAMES[role]);
+            snprintf(prefix, sizeof prefix, "optim/%s/",
+                     selfsup__role_names[role]);
             SS_TRY(selfsup__optimizer_save(l->optimizer[role], w, prefix));
         }
     }
@@ -188,6 +177,7 @@ static selfsup_status write_learner(const selfsup_learner *l,
 
 selfsup_status selfsup_learner_save(const selfsup_learner *l, const char *path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(path);
     selfsup__ckpt_writer *w;
@@ -285,14 +275,15 @@ static selfsup_status restore(selfsup_learner *l, const selfsup__ckpt_reader *r,
     if (l->step < 0)
         return SS_FAIL(SELFSUP_ERR_CORRUPT, "%s: learner/step = %lld", path,
                        (long long)l->step);
-    for (int role = 0; role < NET_COUNT + 2; role++) {
-        selfsup_encoder *e = role_network(l, role);
+    for (int role = 0; role < SELFSUP__ROLE_COUNT; role++) {
+        selfsup_encoder *e = selfsup__learner_role(l, role);
         if (!e)
             continue;
-        SS_TRY(get_network(r, path, ROLE_NAMES[role], e));
+        SS_TRY(get_network(r, path, selfsup__role_names[role], e));
         if (role < NET_COUNT) {
             char prefix[128];
-            snprintf(prefix, sizeof prefix, "optim/%s/", ROLE_NAMES[role]);
+            snprintf(prefix, sizeof prefix, "optim/%s/",
+                     selfsup__role_names[role]);
             SS_TRY(selfsup__optimizer_load(l->optimizer[role], r, prefix));
         }
     }
@@ -301,6 +292,7 @@ static selfsup_status restore(selfsup_learner *l, const selfsup__ckpt_reader *r,
 
 selfsup_status selfsup_learner_load(selfsup_learner **out, const char *path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(path);
     selfsup__ckpt_reader *r;
@@ -328,6 +320,7 @@ selfsup_status selfsup_learner_set_input_normalization(selfsup_learner *l,
                                                        const float *mean,
                                                        const float *std)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     selfsup_encoder *online = l->online[NET_ENCODER];
     selfsup_encoder *target = l->target[NET_ENCODER];
@@ -356,9 +349,8 @@ static selfsup_status save_encoder(const selfsup_encoder *e, const char *path,
     SS_TRY(selfsup__ckpt_writer_create(&w, path, CKPT_LEVEL, where));
     selfsup_status s =
         selfsup__ckpt_put_string(w, "encoder/format", ENCODER_FORMAT);
-    /* put_network only reads e (the accessors it calls take it mutable) */
     if (s == SELFSUP_OK)
-        s = put_network(w, "online.encoder", (selfsup_encoder *)e);
+        s = put_network(w, "online.encoder", e);
     if (s == SELFSUP_OK)
         s = selfsup__ckpt_writer_commit(w);
     selfsup__ckpt_writer_destroy(w);
@@ -367,6 +359,7 @@ static selfsup_status save_encoder(const selfsup_encoder *e, const char *path,
 
 selfsup_status selfsup_encoder_save(const selfsup_encoder *e, const char *path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(e);
     SS_CHECK_NOT_NULL(path);
     return save_encoder(e, path, __func__);
@@ -375,6 +368,7 @@ selfsup_status selfsup_encoder_save(const selfsup_encoder *e, const char *path)
 selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,
                                               const char *path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(path);
     return save_encoder(l->online[NET_ENCODER], path, __func__);
@@ -382,6 +376,7 @@ selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,
 
 selfsup_status selfsup_encoder_load(selfsup_encoder **out, const char *path)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(path);
     selfsup__ckpt_reader *r;

@@ -9,11 +9,15 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "core/spec.h"
+#include "nn/encoder_internal.h"
+#include "optimizer.h"
+#include "selfsup/objective.h"
 
 typedef enum value_type {
-    TYPE_SPEC,      /* a spec string: name[:key=value,...] */
-    TYPE_SPEC_NONE, /* a spec string or "none" */
+    TYPE_NETWORK,      /* an encoder spec (encoder.h) */
+    TYPE_NETWORK_NONE, /* an encoder spec or "none" */
+    TYPE_OBJECTIVE,    /* an objective spec (objective.h) */
+    TYPE_OPTIMIZER,    /* an optimizer spec (docs/optimizers.md) */
     TYPE_DOUBLE,
     TYPE_INT,
     TYPE_U64,
@@ -28,11 +32,11 @@ typedef struct key_desc {
 } key_desc;
 
 static const key_desc KEYS[SELFSUP__KEY_COUNT] = {
-    [SELFSUP__KEY_ENCODER] = {"encoder", TYPE_SPEC, 0, 0},
-    [SELFSUP__KEY_PROJECTOR] = {"projector", TYPE_SPEC, 0, 0},
-    [SELFSUP__KEY_PREDICTOR] = {"predictor", TYPE_SPEC_NONE, 0, 0},
-    [SELFSUP__KEY_OBJECTIVE] = {"objective", TYPE_SPEC, 0, 0},
-    [SELFSUP__KEY_OPTIMIZER] = {"optimizer", TYPE_SPEC, 0, 0},
+    [SELFSUP__KEY_ENCODER] = {"encoder", TYPE_NETWORK, 0, 0},
+    [SELFSUP__KEY_PROJECTOR] = {"projector", TYPE_NETWORK, 0, 0},
+    [SELFSUP__KEY_PREDICTOR] = {"predictor", TYPE_NETWORK_NONE, 0, 0},
+    [SELFSUP__KEY_OBJECTIVE] = {"objective", TYPE_OBJECTIVE, 0, 0},
+    [SELFSUP__KEY_OPTIMIZER] = {"optimizer", TYPE_OPTIMIZER, 0, 0},
     [SELFSUP__KEY_LR] = {"lr", TYPE_DOUBLE, 1e-12, 1e4},
     [SELFSUP__KEY_LR_BATCH] = {"lr_batch", TYPE_INT, 1, 1 << 24},
     [SELFSUP__KEY_BATCH_SIZE] = {"batch_size", TYPE_INT, 2, 1 << 24},
@@ -192,16 +196,24 @@ static selfsup_status check_value(const key_desc *d, const char *text,
     char *end = NULL;
     errno = 0;
     switch (d->type) {
-    case TYPE_SPEC_NONE:
+    /* Specs are checked whole here, as the learner will parse them, so a
+     * bad key or value fails at the call that set it. The heads' `in` (and
+     * GroCo's projector `hidden`) are filled in by the learner; the spec's
+     * other keys are checked against their defaults. */
+    case TYPE_NETWORK_NONE:
         if (strcmp(text, "none") == 0)
             return SELFSUP_OK;
         /* fall through */
-    case TYPE_SPEC: {
-        selfsup__spec s;
-        selfsup_status st = selfsup__spec_parse(&s, text, where);
-        selfsup__spec_free(&s);
+    case TYPE_NETWORK:
+        return selfsup__encoder_spec_check(text, where);
+    case TYPE_OBJECTIVE: {
+        selfsup_objective *o = NULL;
+        selfsup_status st = selfsup_objective_create(&o, text);
+        selfsup_objective_destroy(o);
         return st;
     }
+    case TYPE_OPTIMIZER:
+        return selfsup__optimizer_spec_check(text);
     case TYPE_DOUBLE: {
         double v = strtod(text, &end);
         if (!*text || *end || errno || !isfinite(v) || v < d->lo || v > d->hi)
@@ -246,6 +258,7 @@ static selfsup_status check_value(const key_desc *d, const char *text,
 selfsup_status selfsup_learner_config_create(selfsup_learner_config **out,
                                              const char *method)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(method);
     int m = -1;
@@ -278,6 +291,7 @@ void selfsup_learner_config_destroy(selfsup_learner_config *c)
 selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
                                           const char *key, const char *value)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(c);
     SS_CHECK_NOT_NULL(key);
     SS_CHECK_NOT_NULL(value);
@@ -336,6 +350,7 @@ selfsup_status selfsup_learner_config_get(const selfsup_learner_config *c,
                                           const char *key, char *buf,
                                           size_t cap)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(c);
     SS_CHECK_NOT_NULL(key);
     SS_CHECK_NOT_NULL(buf);

@@ -15,6 +15,11 @@ enum {
     NET_COUNT = 3
 };
 
+/* The networks by role, online then target: their names in checkpoints
+ * and in selfsup_learner_network. */
+enum { SELFSUP__ROLE_COUNT = NET_COUNT + 2 };
+extern const char *const selfsup__role_names[SELFSUP__ROLE_COUNT];
+
 struct selfsup__optimizer;
 
 /* Per-view activations and their gradients, sized for one batch size. */
@@ -47,5 +52,9 @@ struct selfsup_learner {
 
     double last_loss, last_lr, last_tau, last_collapse;
 };
+
+/* The network in role (0 .. SELFSUP__ROLE_COUNT-1), NULL if the method has
+ * none there. */
+selfsup_encoder *selfsup__learner_role(const selfsup_learner *l, int role);
 
 #endif

@@ -207,6 +207,7 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
                                     const selfsup_tensor *const *views,
                                     float *loss)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(loss);
     SS_TRY(check_views(l, n_views, views));

@@ -157,6 +157,13 @@ static selfsup_status parse_spec(selfsup__optimizer *o, const char *spec)
     return st;
 }
 
+selfsup_status selfsup__optimizer_spec_check(const char *spec)
+{
+    selfsup__optimizer o;
+    memset(&o, 0, sizeof o);
+    return parse_spec(&o, spec);
+}
+
 typedef struct span {
     int64_t offset, numel;
     int index;

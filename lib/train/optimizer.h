@@ -36,7 +36,7 @@
 
 #include "core/param_info.h"
 #include "selfsup/status.h"
-#include "train/checkpoint_file.h"
+#include "io/checkpoint_file.h"
 
 typedef struct selfsup__optimizer selfsup__optimizer;
 
@@ -49,6 +49,10 @@ selfsup_status selfsup__optimizer_create(selfsup__optimizer **out,
                                          const char *spec,
                                          const selfsup__param_info *table,
                                          int n, int64_t total);
+
+/* Checks spec as selfsup__optimizer_create would (the learner's config
+ * checks its optimizer key with it). */
+selfsup_status selfsup__optimizer_spec_check(const char *spec);
 
 /* NULL is accepted. */
 void selfsup__optimizer_destroy(selfsup__optimizer *opt);

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "eval/npy_format.h"
+#include "io/npy_format.h"
 #include "eval_fixtures.h"
 #include "suites.h"
 

@@ -1,6 +1,6 @@
 #include "checkpoint_repair.h"
 
-#include "train/checkpoint_layout.h"
+#include "io/checkpoint_layout.h"
 
 void ckpt_repair_crcs(unsigned char *image, size_t size)
 {

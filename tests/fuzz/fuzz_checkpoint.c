@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "checkpoint_repair.h"
-#include "train/checkpoint_file.h"
+#include "io/checkpoint_file.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

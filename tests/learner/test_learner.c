@@ -6,7 +6,7 @@
 
 #include "learner_fixture.h"
 #include "nn/encoder_internal.h"
-#include "train/checkpoint_file.h"
+#include "io/checkpoint_file.h"
 #include "train/learner_impl.h"
 
 static const char *const METHODS[] = {"byol",   "simsiam", "vicreg",
@@ -257,11 +257,12 @@ START_TEST(bad_arguments_are_refused)
     char buf[8];
     ss_assert_fails(selfsup_learner_config_get(c, "optimizer", buf, 8),
                     SELFSUP_ERR_INVALID_ARGUMENT, "bytes");
-    ss_assert_ok(selfsup_learner_config_set(c, "encoder", "resnet17"));
-    selfsup_learner *l = NULL;
-    ck_assert_int_ne(selfsup_learner_create(&l, c), SELFSUP_OK);
-    ck_assert_ptr_null(l);
+    /* a spec value is parsed whole when it is set, not at create */
+    ss_assert_fails(selfsup_learner_config_set(c, "encoder", "resnet17"),
+                    SELFSUP_ERR_INVALID_ARGUMENT,
+                    "unknown encoder \"resnet17\"");
     selfsup_learner_config_destroy(c);
+    selfsup_learner *l = NULL;
 
     c = small_config("vicreg", 5);
     ss_assert_ok(selfsup_learner_config_set(c, "objective", "byol"));
@@ -535,6 +536,261 @@ START_TEST(export_carries_encoder_and_normalization)
 }
 END_TEST
 
+/* The config's keys are written in three places that must agree, in
+ * order: the library's table, learner.h's comment and docs/training.md's
+ * table. */
+static char *read_source(const char *relative)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/../../%s", SELFSUP_TEST_DATA_DIR, relative);
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *text = malloc((size_t)n + 1);
+    ck_assert_int_eq(fread(text, 1, (size_t)n, f), (size_t)n);
+    text[n] = '\0';
+    fclose(f);
+    return text;
+}
+
+/* The identifiers of [from, to), in order, into names (at most cap). */
+static int identifiers(const char *from, const char *to, char names[][32],
+                       int cap)
+{
+    int n = 0;
+    for (const char *p = from; p < to;) {
+        if ((*p >= 'a' && *p <= 'z') || *p == '_') {
+            const char *q = p;
+            while (q < to && ((*q >= 'a' && *q <= 'z') || *q == '_'))
+                q++;
+            ck_assert_int_lt(n, cap);
+            snprintf(names[n++], 32, "%.*s", (int)(q - p), p);
+            p = q;
+        } else {
+            p++;
+        }
+    }
+    return n;
+}
+
+START_TEST(key_list_written_once)
+{
+    selfsup_learner_config *c = small_config("byol", 10);
+    int count = selfsup_learner_config_count(c);
+    ck_assert_int_ge(count, 18);
+
+    char *header = read_source("include/selfsup/learner.h");
+    const char *from = strstr(header, "Keys (docs/training.md):");
+    ck_assert_ptr_nonnull(from);
+    from += strlen("Keys (docs/training.md):");
+    const char *to = strstr(from, ".\n");
+    ck_assert_ptr_nonnull(to);
+    char in_header[64][32];
+    int n_header = identifiers(from, to, in_header, 64);
+
+    char *doc = read_source("docs/training.md");
+    const char *section = strstr(doc, "\n## Keys\n");
+    ck_assert_ptr_nonnull(section);
+    const char *end = strstr(section + 1, "\n## ");
+    char in_doc[64][32];
+    int n_doc = 0;
+    for (const char *line = strstr(section, "\n| `"); line && line < end;
+         line = strstr(line + 1, "\n| `")) {
+        const char *name = line + 4, *close = strchr(name, '`');
+        ck_assert_int_lt(n_doc, 64);
+        snprintf(in_doc[n_doc++], 32, "%.*s", (int)(close - name), name);
+    }
+
+    ck_assert_msg(n_header == count, "learner.h lists %d keys, the library %d",
+                  n_header, count);
+    ck_assert_msg(n_doc == count,
+                  "docs/training.md lists %d keys, the library %d", n_doc,
+                  count);
+    for (int k = 0; k < count; k++) {
+        const char *key = selfsup_learner_config_key(c, k);
+        ck_assert_str_eq(in_header[k], key);
+        ck_assert_str_eq(in_doc[k], key);
+    }
+    free(header);
+    free(doc);
+    selfsup_learner_config_destroy(c);
+}
+END_TEST
+
+/* Spec-valued keys are checked whole when they are set, as the learner
+ * will parse them: a bad key or value fails there, not at create. */
+START_TEST(spec_keys_are_checked_when_set)
+{
+    selfsup_learner_config *c = small_config("byol", 10);
+    ss_assert_fails(
+        selfsup_learner_config_set(c, "encoder", "resnet18:width=0"),
+        SELFSUP_ERR_INVALID_ARGUMENT, "width");
+    ss_assert_fails(selfsup_learner_config_set(c, "encoder", "resnet50"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "resnet50");
+    ss_assert_fails(
+        selfsup_learner_config_set(c, "projector", "mlp:hidden=64,depth=3"),
+        SELFSUP_ERR_INVALID_ARGUMENT, "depth");
+    ss_assert_fails(selfsup_learner_config_set(c, "predictor", "mlp:layers=0"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "layers");
+    ss_assert_fails(selfsup_learner_config_set(c, "objective", "groco:topk=0"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "topk");
+    ss_assert_fails(selfsup_learner_config_set(c, "objective", "moco"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "moco");
+    ss_assert_fails(
+        selfsup_learner_config_set(c, "optimizer", "lars:momentum=7"),
+        SELFSUP_ERR_INVALID_ARGUMENT, "momentum");
+    ss_assert_fails(selfsup_learner_config_set(c, "optimizer", "adam"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "adam");
+    /* nothing was stored */
+    char buf[256];
+    ss_assert_ok(selfsup_learner_config_get(c, "optimizer", buf, sizeof buf));
+    ck_assert_str_eq(buf, "lars:momentum=0.9,weight_decay=1.5e-6,eta=0.001");
+    ss_assert_ok(selfsup_learner_config_set(c, "predictor", "none"));
+    ss_assert_ok(
+        selfsup_learner_config_set(c, "projector", "mlp:hidden=32,out=16"));
+    ss_assert_ok(
+        selfsup_learner_config_set(c, "optimizer", "adamw:weight_decay=0.05"));
+    selfsup_learner_config_destroy(c);
+}
+END_TEST
+
+/* Every method's networks by role: the ones it has, and a message that
+ * lists them for the ones it does not. */
+START_TEST(networks_by_role)
+{
+    static const char *const has[6] = {
+        "online.encoder online.projector online.predictor target.encoder "
+        "target.projector",
+        "online.encoder online.projector online.predictor",
+        "online.encoder online.projector",
+        "online.encoder online.projector",
+        "online.encoder online.projector",
+        "online.encoder online.projector"};
+    static const char *const roles[] = {"online.encoder",   "online.projector",
+                                        "online.predictor", "target.encoder",
+                                        "target.projector", "online",
+                                        "encoder"};
+    const char *method = METHODS[_i];
+    selfsup_learner *l = make(method, 4);
+    for (size_t r = 0; r < sizeof roles / sizeof *roles; r++) {
+        selfsup_encoder *net = NULL;
+        selfsup_status st = selfsup_learner_network(l, roles[r], &net);
+        if (strstr(has[_i], roles[r]) && strchr(roles[r], '.')) {
+            ss_assert_ok(st);
+            ck_assert_ptr_nonnull(net);
+        } else {
+            ck_assert_int_eq(st, SELFSUP_ERR_INVALID_ARGUMENT);
+            ck_assert_ptr_null(net);
+            char want[200];
+            snprintf(want, sizeof want, "a %s learner has ", method);
+            ck_assert_ptr_nonnull(strstr(selfsup_last_error(), want));
+            ck_assert_ptr_nonnull(
+                strstr(selfsup_last_error(), "online.projector"));
+        }
+    }
+    selfsup_encoder *net;
+    ss_assert_ok(selfsup_learner_network(l, "online.encoder", &net));
+    ck_assert_ptr_eq(net, selfsup_learner_encoder(l));
+    ss_assert_fails(selfsup_learner_network(NULL, "online.encoder", &net),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "l");
+    ss_assert_fails(selfsup_learner_network(l, NULL, &net),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "role");
+    ss_assert_fails(selfsup_learner_network(l, "online.encoder", NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "network");
+    selfsup_learner_destroy(l);
+}
+END_TEST
+
+/* A warm start is writing the encoder's state into the online and target
+ * encoders by role: both learners then take the same steps, bit for bit.
+ * The heads keep their initialisation; an exported encoder (even through
+ * another pooling) starts a learner where the exporter stood. */
+START_TEST(warm_start_is_writing_by_role)
+{
+    selfsup_tensor *views[2];
+    make_views(16, 0, views);
+    selfsup_learner *trained = make("byol", 6);
+    step(trained, views);
+    step(trained, views);
+    char *path = temp_path();
+    ss_assert_ok(selfsup_learner_export_encoder(trained, path));
+    selfsup_encoder *exported = NULL, *gridded = NULL;
+    ss_assert_ok(selfsup_encoder_load(&exported, path));
+    ss_assert_ok(selfsup_encoder_clone_as(
+        &gridded, exported, "resnet18:width=16,in_channels=1,grid=2"));
+
+    selfsup_learner *warm = make("byol", 6), *by_hand = make("byol", 6);
+    selfsup_learner *fresh = make("byol", 6);
+    ss_assert_ok(selfsup_learner_warm_start(warm, gridded));
+    const char *roles[] = {"online.encoder", "target.encoder"};
+    for (int r = 0; r < 2; r++) {
+        selfsup_encoder *net;
+        ss_assert_ok(selfsup_learner_network(by_hand, roles[r], &net));
+        ss_assert_ok(selfsup_encoder_copy_state(net, exported));
+    }
+    int64_t n_want, n;
+    float *want = snapshot_encoder(selfsup_learner_encoder(trained), &n_want);
+    float *got = snapshot_encoder(selfsup_learner_encoder(warm), &n);
+    ck_assert_int_eq(n, n_want);
+    ss_assert_all_close(got, want, n, 0, 0);
+    free(got);
+    got = snapshot_encoder(warm->target[0], &n);
+    ss_assert_all_close(got, want, n, 0, 0);
+    free(got);
+    /* the projector is a fresh learner's, not the trained one's */
+    float *head = snapshot_encoder(warm->online[NET_PROJECTOR], &n);
+    float *head0 = snapshot_encoder(fresh->online[NET_PROJECTOR], &n);
+    ss_assert_all_close(head, head0, n, 0, 0);
+    free(head);
+    free(head0);
+
+    float loss_warm = step(warm, views), loss_hand = step(by_hand, views);
+    ck_assert(loss_warm == loss_hand);
+    ck_assert(loss_warm != step(fresh, views));
+    got = snapshot_encoder(selfsup_learner_encoder(warm), &n);
+    float *hand = snapshot_encoder(selfsup_learner_encoder(by_hand), &n);
+    ss_assert_all_close(got, hand, n, 0, 0);
+    free(got);
+    free(hand);
+
+    /* errors leave the learner as it was */
+    selfsup_encoder *wide = NULL;
+    ss_assert_ok(
+        selfsup_encoder_create(&wide, "resnet18:width=8,in_channels=1", 1));
+    selfsup_learner *other = make("simclr", 6);
+    ss_assert_fails(selfsup_learner_warm_start(NULL, exported),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "l");
+    ss_assert_fails(selfsup_learner_warm_start(other, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "e");
+    float *before = snapshot_encoder(selfsup_learner_encoder(other), &n);
+    ss_assert_fails(selfsup_learner_warm_start(other, wide),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "conv1.weight");
+    got = snapshot_encoder(selfsup_learner_encoder(other), &n);
+    ss_assert_all_close(got, before, n, 0, 0);
+    free(got);
+    free(before);
+    ss_assert_ok(selfsup_learner_warm_start(other, exported)); /* no target */
+    step(other, views);
+    ss_assert_fails(selfsup_learner_warm_start(other, exported),
+                    SELFSUP_ERR_STATE, "1 steps");
+
+    free(want);
+    unlink(path);
+    selfsup_encoder_destroy(wide);
+    selfsup_encoder_destroy(exported);
+    selfsup_encoder_destroy(gridded);
+    selfsup_learner_destroy(trained);
+    selfsup_learner_destroy(warm);
+    selfsup_learner_destroy(by_hand);
+    selfsup_learner_destroy(fresh);
+    selfsup_learner_destroy(other);
+    selfsup_tensor_destroy(views[0]);
+    selfsup_tensor_destroy(views[1]);
+}
+END_TEST
+
 /* An encoder saved with a whitening loads with it, and the embedding
  * calls apply it: the same bits as whitening the bare features. A file
  * missing part of it is refused. */
@@ -705,6 +961,10 @@ int main(void)
     tcase_add_test(tc, checkpoints_without_recipe_keys_load);
     tcase_add_test(tc, export_carries_encoder_and_normalization);
     tcase_add_test(tc, encoder_save_carries_whitening);
+    tcase_add_test(tc, key_list_written_once);
+    tcase_add_test(tc, spec_keys_are_checked_when_set);
+    tcase_add_loop_test(tc, networks_by_role, 0, 6);
+    tcase_add_test(tc, warm_start_is_writing_by_role);
     tcase_add_test(tc, set_total_steps_replans_the_schedules);
     tcase_add_loop_test(tc, allocation_failures_in_create_are_clean, 0, 1);
 #ifndef SELFSUP_TEST_SANITIZED

@@ -544,6 +544,127 @@ START_TEST(grid_pooling_and_clone_as)
 }
 END_TEST
 
+/* Inference through a const encoder leaves everything a caller can see as
+ * it was: the mode, the running statistics, a pending training forward. */
+START_TEST(infer_changes_nothing_visible)
+{
+    const char *spec = "resnet18:width=4,in_channels=1";
+    selfsup_encoder *e = make(spec, 4), *ref = make(spec, 4);
+    const int64_t xd[4] = {3, 1, 8, 8}, yd[2] = {3, 32};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 1, -1, 1);
+    selfsup_tensor *g = nn_random_tensor(2, yd, 2, -1, 1);
+    selfsup_tensor *y = nn_tensor(2, yd), *yi = nn_tensor(2, yd);
+    selfsup_tensor *yr = nn_tensor(2, yd);
+    ss_assert_ok(selfsup_encoder_forward(e, x, y)); /* pending, stats moved */
+    ss_assert_ok(selfsup_encoder_forward(ref, x, yr));
+    int64_t n;
+    float *stats = read_param(e, "layer2.0.bn1.running_var", &n);
+
+    ss_assert_fails(selfsup_encoder_infer(NULL, x, yi),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "e");
+    ss_assert_fails(selfsup_encoder_infer(e, NULL, yi),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "input");
+    ss_assert_fails(selfsup_encoder_infer(e, x, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "output");
+    ss_assert_fails(selfsup_encoder_infer(e, g, yi), SELFSUP_ERR_SHAPE,
+                    "input");
+    ss_assert_fails(selfsup_encoder_infer(e, x, x), SELFSUP_ERR_SHAPE,
+                    "output");
+    const selfsup_encoder *frozen = e;
+    ss_assert_ok(selfsup_encoder_infer(frozen, x, yi));
+
+    ck_assert_int_eq(selfsup_encoder_is_training(e), 1);
+    float *after = read_param(e, "layer2.0.bn1.running_var", &n);
+    ss_assert_all_close(after, stats, n, 0, 0);
+    /* the training forward is still pending, and its backward is the one
+     * an encoder that never inferred computes */
+    ss_assert_ok(selfsup_encoder_backward(e, g, NULL));
+    ss_assert_ok(selfsup_encoder_backward(ref, g, NULL));
+    int64_t count;
+    float *ge = grads_of(e, &count), *gr = grads_of(ref, &count);
+    ss_assert_all_close(ge, gr, count, 0, 0);
+    /* and it is the inference-mode forward */
+    ss_assert_ok(selfsup_encoder_set_training(ref, 0));
+    ss_assert_ok(selfsup_encoder_forward(ref, x, yr));
+    ss_assert_all_close(selfsup_tensor_data(yi), selfsup_tensor_data(yr), 96, 0,
+                        0);
+    free(stats);
+    free(after);
+    free(ge);
+    free(gr);
+    selfsup_encoder_destroy(e);
+    selfsup_encoder_destroy(ref);
+    selfsup_tensor *all[] = {x, g, y, yi, yr};
+    for (size_t k = 0; k < sizeof all / sizeof *all; k++)
+        selfsup_tensor_destroy(all[k]);
+}
+END_TEST
+
+/* copy_state moves parameters and statistics between networks with the
+ * same parameters, and the destination's cached weight layouts follow. */
+START_TEST(copy_state_between_networks)
+{
+    selfsup_encoder *src = make("resnet18:width=4,in_channels=1", 4);
+    selfsup_encoder *dst = make("resnet18:width=4,in_channels=1,grid=2", 5);
+    /* 16 -> 16 -> 8 -> 4 -> 2: one position per cell */
+    const int64_t xd[4] = {2, 1, 16, 16}, yd[2] = {2, 32}, gd[2] = {2, 128};
+    selfsup_tensor *x = nn_random_tensor(4, xd, 1, -1, 1);
+    selfsup_tensor *y = nn_tensor(2, yd), *yg = nn_tensor(2, gd);
+    ss_assert_ok(selfsup_encoder_forward(src, x, y)); /* moves its stats */
+    ss_assert_ok(selfsup_encoder_set_training(dst, 0));
+    ss_assert_ok(selfsup_encoder_forward(dst, x, yg)); /* caches layouts */
+
+    selfsup_encoder *wide = make("resnet18:width=8,in_channels=1", 1);
+    selfsup_encoder *head = make("mlp:in=32,hidden=8,out=4", 1);
+    int64_t n;
+    float *before = read_param(dst, "conv1.weight", &n);
+    ss_assert_fails(selfsup_encoder_copy_state(NULL, src),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "dst");
+    ss_assert_fails(selfsup_encoder_copy_state(dst, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "src");
+    ss_assert_fails(selfsup_encoder_copy_state(dst, wide),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "conv1.weight");
+    ss_assert_fails(selfsup_encoder_copy_state(head, src),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "mlp:in=32");
+    float *unchanged = read_param(dst, "conv1.weight", &n);
+    ss_assert_all_close(unchanged, before, n, 0, 0);
+
+    ss_assert_ok(selfsup_encoder_copy_state(dst, src));
+    ss_assert_ok(selfsup_encoder_copy_state(dst, dst));
+    ck_assert_int_eq(selfsup_encoder_is_training(dst), 0);
+    ck_assert_str_eq(selfsup_encoder_spec(dst),
+                     "resnet18:width=4,in_channels=1,grid=2,precision=f32");
+    const char *names[] = {"conv1.weight", "layer4.1.bn2.bias",
+                           "layer3.0.downsample.1.running_mean"};
+    for (int k = 0; k < 3; k++) {
+        float *a = read_param(src, names[k], &n);
+        float *b = read_param(dst, names[k], &n);
+        ss_assert_all_close(b, a, n, 0, 0);
+        free(a);
+        free(b);
+    }
+    /* the grid's cells average to the source's global pooling */
+    ss_assert_ok(selfsup_encoder_forward(dst, x, yg));
+    ss_assert_ok(selfsup_encoder_infer(src, x, y));
+    const float *a = selfsup_tensor_data(y), *b = selfsup_tensor_data(yg);
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 32; c++) {
+            const float *cell = b + r * 128 + c * 4;
+            ss_assert_close((cell[0] + cell[1] + cell[2] + cell[3]) / 4.0,
+                            a[r * 32 + c], 1e-5, 1e-4);
+        }
+    free(before);
+    free(unchanged);
+    selfsup_encoder_destroy(src);
+    selfsup_encoder_destroy(dst);
+    selfsup_encoder_destroy(wide);
+    selfsup_encoder_destroy(head);
+    selfsup_tensor_destroy(x);
+    selfsup_tensor_destroy(y);
+    selfsup_tensor_destroy(yg);
+}
+END_TEST
+
 /* Direct writes through the internal buffer (an optimizer, the EMA) take
  * effect once selfsup__encoder_params_changed says so. */
 START_TEST(params_changed_refreshes_layouts)
@@ -749,6 +870,8 @@ TCase *api_tcase(void)
     tcase_add_test(tc, views_keep_their_own_activations);
     tcase_add_test(tc, clone_is_independent);
     tcase_add_test(tc, grid_pooling_and_clone_as);
+    tcase_add_test(tc, infer_changes_nothing_visible);
+    tcase_add_test(tc, copy_state_between_networks);
     tcase_add_test(tc, params_changed_refreshes_layouts);
     tcase_add_test(tc, zero_grad_and_accumulation);
     tcase_add_test(tc, steady_state_allocates_nothing);

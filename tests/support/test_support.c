@@ -37,29 +37,41 @@ void ss_assert_all_close_at(const float *a, const float *b, int64_t n,
             worst_excess = isfinite(a[i]) ? excess : INFINITY;
         }
     }
-    ck_assert_msg(worst < 0,
-                  "%s:%d: %s[%lld] = %.9g, expected %.9g (atol %.3g, rtol "
-                  "%.3g, %lld values)",
-                  file, line, what, (long long)worst,
-                  worst >= 0 ? (double)a[worst] : 0.0,
-                  worst >= 0 ? (double)b[worst] : 0.0, atol, rtol,
-                  (long long)n);
+    ck_assert_msg(
+        worst < 0,
+        "%s:%d: %s[%lld] = %.9g, expected %.9g (atol %.3g, rtol "
+        "%.3g, %lld values)",
+        file, line, what, (long long)worst, worst >= 0 ? (double)a[worst] : 0.0,
+        worst >= 0 ? (double)b[worst] : 0.0, atol, rtol, (long long)n);
 }
 
 void ss_assert_fails_at(selfsup_status got, selfsup_status want,
-                        const char *needle, const char *what,
-                        const char *file, int line)
+                        const char *needle, const char *what, const char *file,
+                        int line)
 {
     ck_assert_msg(got == want, "%s:%d: %s gave %s (%s), expected %s", file,
-                  line, what, selfsup_status_string(got),
-                  selfsup_last_error(), selfsup_status_string(want));
+                  line, what, selfsup_status_string(got), selfsup_last_error(),
+                  selfsup_status_string(want));
     const char *msg = selfsup_last_error();
-    ck_assert_msg(msg && msg[0], "%s:%d: %s left no error message", file,
-                  line, what);
+    ck_assert_msg(msg && msg[0], "%s:%d: %s left no error message", file, line,
+                  what);
     if (needle)
         ck_assert_msg(strstr(msg, needle) != NULL,
-                      "%s:%d: %s: message \"%s\" does not mention \"%s\"",
-                      file, line, what, msg, needle);
+                      "%s:%d: %s: message \"%s\" does not mention \"%s\"", file,
+                      line, what, msg, needle);
+    /* A public call's message starts with its name (status.h), however
+     * deep the failure was raised. */
+    while (*what == ' ' || *what == '\n')
+        what++;
+    size_t len = strspn(what, "abcdefghijklmnopqrstuvwxyz0123456789_");
+    if (strncmp(what, "selfsup_", 8) == 0 && strncmp(what, "selfsup__", 9) &&
+        what[len] == '(') {
+        char prefix[128];
+        snprintf(prefix, sizeof prefix, "%.*s: ", (int)len, what);
+        ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0,
+                      "%s:%d: %s: message \"%s\" does not start with \"%s\"",
+                      file, line, what, msg, prefix);
+    }
 }
 
 struct ss_golden {
@@ -132,8 +144,7 @@ int ss_golden_has(const ss_golden *g, const char *name)
     return find(g, name) >= 0;
 }
 
-const float *ss_golden_get(const ss_golden *g, const char *name,
-                           int64_t count)
+const float *ss_golden_get(const ss_golden *g, const char *name, int64_t count)
 {
     int i = find(g, name);
     ck_assert_msg(i >= 0, "golden array %s is missing", name);
@@ -160,8 +171,7 @@ long ss_sweep_alloc_failures(ss_alloc_fn fn, void *ctx, selfsup_status also)
                       "allocation %ld failing: %ld allocation(s) leaked", k,
                       selfsup__alloc_live() - live);
         if (made < k) { /* the armed failure was never reached */
-            ck_assert_msg(s == SELFSUP_OK,
-                          "no failure injected, yet %s: %s",
+            ck_assert_msg(s == SELFSUP_OK, "no failure injected, yet %s: %s",
                           selfsup_status_string(s), selfsup_last_error());
             return made;
         }

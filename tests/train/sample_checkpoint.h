@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "train/checkpoint_file.h"
+#include "io/checkpoint_file.h"
 
 enum { SAMPLE_SECTIONS = 10 };
 

@@ -11,7 +11,7 @@
 #include "sample_checkpoint.h"
 #include "suites.h"
 #include "test_support.h"
-#include "train/checkpoint_layout.h"
+#include "io/checkpoint_layout.h"
 
 static selfsup_status open_image(const unsigned char *image, size_t size)
 {

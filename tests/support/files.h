@@ -1,13 +1,13 @@
-/* File helpers for the train suite: scratch directories, whole-file reads
+/* File helpers for the suites: scratch directories, whole-file reads
  * and writes, and a look at what a directory holds. */
-#ifndef SELFSUP_TEST_TRAIN_FILES_H
-#define SELFSUP_TEST_TRAIN_FILES_H
+#ifndef SELFSUP_TEST_FILES_H
+#define SELFSUP_TEST_FILES_H
 
 #include <stddef.h>
 
 /* A new empty directory under $TMPDIR (or /tmp); free with remove_dir. */
 char *make_scratch_dir(void);
-/* Removes dir and the files in it (not recursive: the suite makes none). */
+/* Removes dir and the files in it (not recursive: the suites make none). */
 void remove_dir(char *dir);
 /* dir + "/" + name, malloc'd. */
 char *path_in(const char *dir, const char *name);

@@ -145,6 +145,7 @@ static selfsup_status npy_read_words(npy_file *nf, void *dst, int64_t count,
 
 selfsup_status selfsup_npy_read(const char *path, selfsup_tensor **out)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(path);
     SS_CHECK_NOT_NULL(out);
     npy_file nf;
@@ -168,6 +169,7 @@ selfsup_status selfsup_npy_read(const char *path, selfsup_tensor **out)
 selfsup_status selfsup_npy_read_labels(const char *path, int32_t *labels,
                                        int64_t capacity, int64_t *count)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(path);
     if (capacity < 0)
         return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,

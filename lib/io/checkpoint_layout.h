@@ -118,8 +118,4 @@ int selfsup__ckpt_element_size(selfsup__ckpt_type type);
 void *selfsup__ckpt_zalloc(void *opaque, unsigned items, unsigned size);
 void selfsup__ckpt_zfree(void *opaque, void *p);
 
-/* The I/O fault hook: 1 when the caller's file-system operation must fail
- * (errno is then EIO). Counts the operation either way. */
-int selfsup__ckpt_io_fault(void);
-
 #endif

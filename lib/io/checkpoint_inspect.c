@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 #include "selfsup/checkpoint.h"
-#include "train/checkpoint_file.h"
+#include "io/checkpoint_file.h"
 
 /* The decimal text of a one-element numeric section, "%.9g" for f32 and
  * "%.17g" for f64 so that the text reads back to the same value. */
@@ -34,6 +34,7 @@ selfsup_status selfsup_checkpoint_inspect(const char *path,
                                           selfsup_checkpoint_section_fn fn,
                                           void *ctx)
 {
+    SS_ENTRY();
     SS_CHECK_NOT_NULL(path);
     selfsup__ckpt_reader *r;
     SS_TRY(selfsup__ckpt_reader_open(&r, path, __func__));

@@ -3,13 +3,14 @@
  *
  * The container knows nothing of networks or optimizers: the learner decides
  * which sections a checkpoint holds ("online.params", "optimizer.momentum",
- * "step", ...). Writing is atomic: sections stream into a temporary file in
- * the target's directory, and only selfsup__ckpt_writer_commit renames it
- * over the target, so an existing checkpoint is never damaged by a failed or
- * interrupted save. Reading validates the whole file at open (magic, version,
- * every CRC and length, every zlib stream), so the getters that follow can
- * only fail on what the caller asks for (a missing name, a wrong type or
- * count), and then before writing anything. */
+ * "step", ...). Writing is atomic (io/atomic_file.h): sections stream into
+ * a file that has no name in the target's directory until
+ * selfsup__ckpt_writer_commit renames it over the target, so an existing
+ * checkpoint is never damaged by a failed or interrupted save. Reading
+ * validates the whole file at open (magic, version, every CRC and length, every
+ * zlib stream), so the getters that follow can only fail on what the caller
+ * asks for (a missing name, a wrong type or count), and then before writing
+ * anything. */
 #ifndef SELFSUP_TRAIN_CHECKPOINT_FILE_H
 #define SELFSUP_TRAIN_CHECKPOINT_FILE_H
 
@@ -40,8 +41,8 @@ const char *selfsup__ckpt_type_name(selfsup__ckpt_type type);
 
 typedef struct selfsup__ckpt_writer selfsup__ckpt_writer;
 
-/* Starts a checkpoint that commit will place at path: creates the temporary
- * file (mkstemp, "<path>.tmp.XXXXXX") and writes the header. level is the
+/* Starts a checkpoint that commit will place at path: creates the file
+ * (atomic_file.h) and writes the header. level is the
  * zlib level 0..9 for every section, or -1 for the default: zlib's
  * run-length strategy for numeric sections (as small as level 1 on
  * parameters, which barely compress, and about 3 times faster; zeros
@@ -73,8 +74,9 @@ selfsup_status selfsup__ckpt_put_bytes(selfsup__ckpt_writer *w,
 selfsup_status selfsup__ckpt_put_string(selfsup__ckpt_writer *w,
                                         const char *name, const char *text);
 
-/* Finishes the file and publishes it: end record, fflush, fsync, rename over
- * the target, fsync of the directory. Before the rename any failure removes
+/* Finishes the file and publishes it: end record, then
+ * selfsup__atomic_commit (fsync, rename over the target, fsync of the
+ * directory). Before the rename any failure removes
  * the temporary file and leaves the target as it was (SELFSUP_ERR_IO). If
  * only the final directory fsync fails, the new checkpoint is in place but
  * its durability is not guaranteed; that too is SELFSUP_ERR_IO, saying so. */
@@ -157,14 +159,7 @@ selfsup_status selfsup__ckpt_expect(const selfsup__ckpt_reader *r,
                                     const char *name, selfsup__ckpt_type type,
                                     int64_t count);
 
-/* ---- test hooks --------------------------------------------------------- */
-
-/* After selfsup__ckpt_fail_io_at(k), k >= 1, the k-th file-system operation
- * of the writer from now (create, chmod, write, seek, flush, fsync, close,
- * rename, directory open and fsync) fails once with EIO; 0 disarms. */
-void selfsup__ckpt_fail_io_at(long k);
-/* File-system operations the writer has attempted since the process
- * started. */
-long selfsup__ckpt_io_count(void);
+/* The writer's file-system operations go through io/atomic_file.h, whose
+ * fault hooks (selfsup__io_fail_at, ...) the tests arm. */
 
 #endif

@@ -1,7 +1,5 @@
-/* What the checkpoint writer and reader share: section types, zlib's
- * allocator hooks and the I/O fault hook for tests. */
-#include <errno.h>
-#include <stdatomic.h>
+/* What the checkpoint writer and reader share: section types and zlib's
+ * allocator hooks. */
 #include <stdint.h>
 
 #include "checkpoint_layout.h"
@@ -54,33 +52,4 @@ void selfsup__ckpt_zfree(void *opaque, void *p)
 {
     (void)opaque;
     selfsup__free(p);
-}
-
-static atomic_long io_count;
-static atomic_long io_fail_countdown; /* 0 when disarmed */
-
-int selfsup__ckpt_io_fault(void)
-{
-    atomic_fetch_add(&io_count, 1);
-    long left = atomic_load(&io_fail_countdown);
-    while (left > 0) {
-        if (atomic_compare_exchange_weak(&io_fail_countdown, &left, left - 1)) {
-            if (left == 1) {
-                errno = EIO;
-                return 1;
-            }
-            return 0;
-        }
-    }
-    return 0;
-}
-
-void selfsup__ckpt_fail_io_at(long k)
-{
-    atomic_store(&io_fail_countdown, k > 0 ? k : 0);
-}
-
-long selfsup__ckpt_io_count(void)
-{
-    return atomic_load(&io_count);
 }

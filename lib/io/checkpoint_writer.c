@@ -1,34 +1,26 @@
-/* The checkpoint writer: sections stream through zlib into a temporary file
- * beside the target, which commit publishes with an atomic rename. */
-#include <errno.h>
-#include <fcntl.h>
+/* The checkpoint writer: sections stream through zlib into an atomic file
+ * (atomic_file.h), which commit publishes over the target. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomic_file.h"
 #include "checkpoint_layout.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "selfsup/version.h"
 
 enum {
-    OUT_CHUNK = 1 << 18, /* compressed bytes written per fwrite */
+    OUT_CHUNK = 1 << 18, /* compressed bytes written per write */
     IN_PIECE = 1 << 30,  /* zlib counts in 32-bit units */
-    DEFAULT_LEVEL = 1,
-    NEW_FILE_MODE = 0644, /* a new checkpoint's permissions */
-    TEMP_SUFFIX_LEN = 11  /* ".tmp.XXXXXX" */
+    DEFAULT_LEVEL = 1
 };
 
 struct selfsup__ckpt_writer {
     const char *where;
-    char *path;      /* the target */
-    char *temp_path; /* "<path>.tmp.XXXXXX" once created */
-    char *dir_path;  /* the directory to fsync after the rename */
-    FILE *file;
-    int level; /* -1: the default policy (see section_params) */
-    int temp_exists;
+    char *path; /* the target */
+    selfsup__atomic_file *file;
+    int level;  /* -1: the default policy (see section_params) */
     int broken; /* an I/O or allocation failure abandoned the file */
     int committed;
     uint64_t offset; /* bytes written: where the next section starts */
@@ -39,102 +31,32 @@ struct selfsup__ckpt_writer {
     unsigned char *out; /* OUT_CHUNK bytes of compressed output */
 };
 
-static void describe_errno(int e, char *buf, size_t size)
+/* Closes and removes what was written; the target is never touched. */
+static void abandon(selfsup__ckpt_writer *w)
 {
-    if (strerror_r(e, buf, size) != 0)
-        snprintf(buf, size, "error %d", e);
-}
-
-/* Closes and removes the temporary file; the target is never touched. */
-static void discard_temp(selfsup__ckpt_writer *w)
-{
-    if (w->file) {
-        fclose(w->file);
-        w->file = NULL;
-    }
-    if (w->temp_exists) {
-        unlink(w->temp_path);
-        w->temp_exists = 0;
-    }
-}
-
-/* An I/O failure (errno set): the file is abandoned. */
-static selfsup_status io_failure(selfsup__ckpt_writer *w, const char *what)
-{
-    char reason[128];
-    describe_errno(errno, reason, sizeof reason);
     w->broken = 1;
-    discard_temp(w);
-    return selfsup__fail(SELFSUP_ERR_IO, w->where,
-                         "%s: cannot %s the temporary file %s: %s", w->path,
-                         what, w->temp_path, reason);
+    selfsup__atomic_destroy(w->file);
+    w->file = NULL;
 }
 
 static selfsup_status write_bytes(selfsup__ckpt_writer *w, const void *p,
                                   size_t n)
 {
-    if (selfsup__ckpt_io_fault() || (n > 0 && fwrite(p, 1, n, w->file) != n))
-        return io_failure(w, "write");
+    selfsup_status s = selfsup__atomic_write(w->file, p, n);
+    if (s != SELFSUP_OK) {
+        abandon(w);
+        return s;
+    }
     w->offset += n;
     return SELFSUP_OK;
 }
 
-static selfsup_status seek_to(selfsup__ckpt_writer *w, off_t at, int whence)
+static selfsup_status seek_to(selfsup__ckpt_writer *w, uint64_t at)
 {
-    if (selfsup__ckpt_io_fault() || fseeko(w->file, at, whence) != 0)
-        return io_failure(w, "seek in");
-    return SELFSUP_OK;
-}
-
-static char *directory_of(const char *path)
-{
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return selfsup__strdup(".");
-    if (slash == path)
-        return selfsup__strdup("/");
-    size_t n = (size_t)(slash - path);
-    char *dir = selfsup__malloc(n + 1);
-    if (dir) {
-        memcpy(dir, path, n);
-        dir[n] = '\0';
-    }
-    return dir;
-}
-
-/* Creates the temporary file with the permissions the target will have. */
-static selfsup_status create_temp(selfsup__ckpt_writer *w)
-{
-    char reason[128];
-    int fd = selfsup__ckpt_io_fault() ? -1 : mkstemp(w->temp_path);
-    if (fd < 0) {
-        describe_errno(errno, reason, sizeof reason);
-        w->broken = 1;
-        return selfsup__fail(SELFSUP_ERR_IO, w->where,
-                             "%s: cannot create a temporary file in %s: %s",
-                             w->path, w->dir_path, reason);
-    }
-    w->temp_exists = 1;
-    /* Replacing a checkpoint keeps its permissions; a new one gets 0644
-     * (mkstemp made the file 0600). */
-    struct stat st;
-    mode_t mode = NEW_FILE_MODE;
-    if (stat(w->path, &st) == 0 && S_ISREG(st.st_mode))
-        mode = st.st_mode & 0777;
-    if (selfsup__ckpt_io_fault() || fchmod(fd, mode) != 0) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return io_failure(w, "set the permissions of");
-    }
-    w->file = fdopen(fd, "wb");
-    if (!w->file) {
-        int e = errno;
-        close(fd);
-        errno = e;
-        return io_failure(w, "open a stream on");
-    }
-    return SELFSUP_OK;
+    selfsup_status s = selfsup__atomic_seek(w->file, at);
+    if (s != SELFSUP_OK)
+        abandon(w);
+    return s;
 }
 
 static selfsup_status write_file_header(selfsup__ckpt_writer *w)
@@ -166,15 +88,12 @@ selfsup_status selfsup__ckpt_writer_create(selfsup__ckpt_writer **out,
         return selfsup__fail(SELFSUP_ERR_OUT_OF_MEMORY, where,
                              "cannot allocate the checkpoint writer");
     w->where = where;
-    size_t n = strlen(path);
     w->path = selfsup__strdup(path);
-    w->temp_path = selfsup__malloc(n + TEMP_SUFFIX_LEN + 1);
-    w->dir_path = directory_of(path);
     w->out = selfsup__malloc(OUT_CHUNK);
     w->z.zalloc = selfsup__ckpt_zalloc;
     w->z.zfree = selfsup__ckpt_zfree;
     int rc = Z_MEM_ERROR;
-    if (w->path && w->temp_path && w->dir_path && w->out)
+    if (w->path && w->out)
         rc = deflateInit(&w->z, level < 0 ? DEFAULT_LEVEL : level);
     w->level = level;
     if (rc != Z_OK) {
@@ -183,9 +102,7 @@ selfsup_status selfsup__ckpt_writer_create(selfsup__ckpt_writer **out,
                              "cannot allocate the writer of %s", path);
     }
     w->z_ready = 1;
-    memcpy(w->temp_path, path, n);
-    memcpy(w->temp_path + n, ".tmp.XXXXXX", TEMP_SUFFIX_LEN + 1);
-    selfsup_status s = create_temp(w);
+    selfsup_status s = selfsup__atomic_create(&w->file, path, where);
     if (s == SELFSUP_OK)
         s = write_file_header(w);
     if (s != SELFSUP_OK) {
@@ -315,8 +232,7 @@ static selfsup_status deflate_payload(selfsup__ckpt_writer *w, const char *name,
             return SELFSUP_OK;
     }
 zlib_failed:
-    w->broken = 1;
-    discard_temp(w);
+    abandon(w);
     return selfsup__fail(SELFSUP_ERR_IO, w->where,
                          "%s: zlib cannot compress section \"%s\": %s", w->path,
                          name, w->z.msg ? w->z.msg : "deflate error");
@@ -362,9 +278,9 @@ static selfsup_status put_section(selfsup__ckpt_writer *w, const char *name,
     header_crc = ckpt_crc32(header_crc, name, name_length);
     ckpt_put_u32(h + 28, header_crc);
     uint64_t end = w->offset;
-    SS_TRY(seek_to(w, (off_t)header_at, SEEK_SET));
+    SS_TRY(seek_to(w, header_at));
     SS_TRY(write_bytes(w, h, CKPT_SECTION_HEADER_SIZE + name_length));
-    SS_TRY(seek_to(w, 0, SEEK_END));
+    SS_TRY(seek_to(w, end));
     w->offset = end;
     return SELFSUP_OK;
 }
@@ -423,29 +339,6 @@ selfsup_status selfsup__ckpt_put_string(selfsup__ckpt_writer *w,
                        (int64_t)strlen(text));
 }
 
-/* fsync of the directory makes the rename itself durable. */
-static selfsup_status sync_directory(selfsup__ckpt_writer *w)
-{
-    int fd = selfsup__ckpt_io_fault()
-                 ? -1
-                 : open(w->dir_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int failed = fd < 0;
-    if (!failed && (selfsup__ckpt_io_fault() || fsync(fd) != 0))
-        /* Some file systems cannot sync a directory; that is no failure. */
-        failed = errno != EINVAL && errno != ENOTSUP;
-    int e = errno;
-    if (fd >= 0)
-        close(fd);
-    if (!failed)
-        return SELFSUP_OK;
-    char reason[128];
-    describe_errno(e, reason, sizeof reason);
-    return selfsup__fail(SELFSUP_ERR_IO, w->where,
-                         "%s was saved, but its directory %s could not be "
-                         "synced, so the rename may not survive a crash: %s",
-                         w->path, w->dir_path, reason);
-}
-
 selfsup_status selfsup__ckpt_writer_commit(selfsup__ckpt_writer *w)
 {
     CHECK_WRITER(w);
@@ -456,42 +349,26 @@ selfsup_status selfsup__ckpt_writer_commit(selfsup__ckpt_writer *w)
     ckpt_put_u64(e + 16, w->offset);
     ckpt_put_u32(e + 28, ckpt_crc32(0, e, 28));
     SS_TRY(write_bytes(w, e, sizeof e));
-    if (selfsup__ckpt_io_fault() || fflush(w->file) != 0)
-        return io_failure(w, "flush");
-    if (selfsup__ckpt_io_fault() || fsync(fileno(w->file)) != 0)
-        return io_failure(w, "fsync");
-    int fault = selfsup__ckpt_io_fault();
-    int closed = fclose(w->file) == 0;
-    w->file = NULL;
-    if (fault || !closed)
-        return io_failure(w, "close");
-    if (selfsup__ckpt_io_fault() || rename(w->temp_path, w->path) != 0) {
-        char reason[128];
-        describe_errno(errno, reason, sizeof reason);
-        w->broken = 1;
-        discard_temp(w);
-        return selfsup__fail(SELFSUP_ERR_IO, w->where,
-                             "cannot rename %s to %s: %s", w->temp_path,
-                             w->path, reason);
-    }
-    w->temp_exists = 0;
-    w->committed = 1;
-    return sync_directory(w);
+    selfsup_status s = selfsup__atomic_commit(w->file);
+    /* A failed directory sync leaves the file in place: committed still. */
+    if (s == SELFSUP_OK || selfsup__atomic_committed(w->file))
+        w->committed = 1;
+    else
+        abandon(w);
+    return s;
 }
 
 void selfsup__ckpt_writer_destroy(selfsup__ckpt_writer *w)
 {
     if (!w)
         return;
-    discard_temp(w);
+    selfsup__atomic_destroy(w->file);
     if (w->z_ready)
         deflateEnd(&w->z);
     for (int64_t i = 0; i < w->count; i++)
         selfsup__free(w->names[i]);
     selfsup__free(w->names);
     selfsup__free(w->out);
-    selfsup__free(w->dir_path);
-    selfsup__free(w->temp_path);
     selfsup__free(w->path);
     selfsup__free(w);
 }
