@@ -21,6 +21,26 @@ typedef struct cli_option {
     const char *fallback; /* shown in --help; NULL for none */
 } cli_option;
 
+/* The options several commands share, stated once: the images (the
+ * library's default directory when not given) and the thread count. */
+#define CLI_OPTION_DATA                                                        \
+    {                                                                          \
+        "data", NULL, false, "directory of the Fashion-MNIST IDX files",       \
+            SELFSUP_FASHION_MNIST_DIR                                          \
+    }
+#define CLI_OPTION_THREADS                                                     \
+    {                                                                          \
+        "threads", NULL, false, "threads (0: all processors)", "0"             \
+    }
+#define CLI_OPTION_END                                                         \
+    {                                                                          \
+        NULL, NULL, false, NULL, NULL                                          \
+    }
+
+/* Applies --threads (0 leaves the library's default); false after printing
+ * the error. */
+bool cli_apply_threads(const cli_option *opts);
+
 /* Parses argv against opts (NULL-name terminated). Prints usage to stderr
  * and returns CLI_USAGE on an unknown option or a missing value; returns -1
  * when --help was asked (and printed to stdout), else CLI_OK. */

@@ -89,6 +89,20 @@ bool cli_given(const cli_option *opts, const char *name)
     return false;
 }
 
+bool cli_apply_threads(const cli_option *opts)
+{
+    int64_t threads = 0;
+    if (!cli_get_int(opts, "threads", 0, 4096, &threads))
+        return false;
+    selfsup_status s;
+    if (threads > 0 &&
+        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK) {
+        cli_fail("--threads", s);
+        return false;
+    }
+    return true;
+}
+
 bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
                  int64_t hi, int64_t *out)
 {

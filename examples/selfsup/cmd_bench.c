@@ -109,25 +109,23 @@ int cmd_bench(int argc, char **argv)
         {"size", NULL, false, "image side in pixels", "28"},
         {"steps", NULL, false, "measured steps", "10"},
         {"warmup", NULL, false, "steps run before measuring", "3"},
-        {"threads", NULL, false, "threads (0: all processors)", "0"},
-        {NULL, NULL, false, NULL, NULL}};
+        CLI_OPTION_THREADS,
+        CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "bench",
                        "Times training steps (two views, forward, backward, "
                        "update) on synthetic images and prints the median "
                        "throughput last as 'images_per_s: X'.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    int64_t batch = 256, size = 28, steps = 10, warmup = 3, threads = 0;
+    /* the values come from the table's defaults unless given */
+    int64_t batch = 0, size = 0, steps = 0, warmup = 0;
     if (!cli_get_int(opts, "batch", 2, 1 << 20, &batch) ||
         !cli_get_int(opts, "size", 8, 4096, &size) ||
         !cli_get_int(opts, "steps", 1, 100000, &steps) ||
-        !cli_get_int(opts, "warmup", 0, 100000, &warmup) ||
-        !cli_get_int(opts, "threads", 0, 4096, &threads))
+        !cli_get_int(opts, "warmup", 0, 100000, &warmup))
         return CLI_USAGE;
-    selfsup_status s;
-    if (threads > 0 &&
-        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
-        return cli_fail("--threads", s);
+    if (!cli_apply_threads(opts))
+        return CLI_FAILED;
     const char *method = cli_get(opts, "method");
     const char *encoder = cli_get(opts, "encoder");
     printf("bench %s, encoder %s, batch %lld, %lldx%lld, %d threads, "

@@ -7,15 +7,14 @@
 
 int cmd_demo(int argc, char **argv)
 {
-    cli_option opts[] = {
-        {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
-        {"minutes", NULL, false, "training time", "3"},
-        {"threads", NULL, false, "threads (0: all processors)", "0"},
-        {"out", NULL, false, "output directory", "out/demo"},
-        {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
-         "/usr/share/datasets/fashion-mnist"},
-        {NULL, NULL, false, NULL, NULL}};
+    cli_option opts[] = {{"method", NULL, false,
+                          "byol, simsiam, vicreg, simclr, barlow or groco",
+                          CLI_DEFAULT_METHOD},
+                         {"minutes", NULL, false, "training time", "3"},
+                         CLI_OPTION_THREADS,
+                         {"out", NULL, false, "output directory", "out/demo"},
+                         CLI_OPTION_DATA,
+                         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "demo",
                        "Trains a method (resnet18 width 16) on "
                        "Fashion-MNIST for a few minutes, then evaluates it "
@@ -23,15 +22,11 @@ int cmd_demo(int argc, char **argv)
                        "encoder and raw pixels.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    double minutes = 3;
-    int64_t threads = 0;
-    if (!cli_get_double(opts, "minutes", 0.1, 1e5, &minutes) ||
-        !cli_get_int(opts, "threads", 0, 4096, &threads))
+    double minutes = 0; /* from the table's default unless given */
+    if (!cli_get_double(opts, "minutes", 0.1, 1e5, &minutes))
         return CLI_USAGE;
-    selfsup_status s;
-    if (threads > 0 &&
-        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
-        return cli_fail("--threads", s);
+    if (!cli_apply_threads(opts))
+        return CLI_FAILED;
 
     /* The schedules need the run's length: the trainer measures a step
      * and plans as many steps as fit in the time asked for. */
@@ -43,13 +38,13 @@ int cmd_demo(int argc, char **argv)
     plan.data = cli_get(opts, "data");
     plan.augment = "fmnist";
     plan.out = cli_get(opts, "out");
-    plan.batch = 256;
-    plan.views = 2;
+    plan.batch = CLI_DEFAULT_BATCH;
+    plan.views = CLI_DEFAULT_VIEWS;
     plan.epochs = 1;
     plan.time_budget = minutes * 60;
     plan.plan_to_budget = true;
-    plan.knn_k = 200;
-    plan.knn_t = 0.1f;
+    plan.knn_k = CLI_DEFAULT_KNN_K;
+    plan.knn_t = (float)CLI_DEFAULT_KNN_T;
     plan.embed_grid = CLI_DEFAULT_EMBED_GRID;
     rc = cli_train_run(&plan);
     if (rc != CLI_OK)
@@ -59,12 +54,13 @@ int cmd_demo(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/encoder.ckpt", plan.out);
     selfsup_encoder *e;
-    s = selfsup_encoder_load(&e, path);
+    selfsup_status s = selfsup_encoder_load(&e, path);
     if (s != SELFSUP_OK)
         return cli_fail("loading the trained encoder", s);
     cli_eval_data data;
     rc = cli_eval_data_open(&data, plan.data, 0);
-    cli_eval_options o = {200, 0.1f, true, true};
+    cli_eval_options o = {CLI_DEFAULT_KNN_K, (float)CLI_DEFAULT_KNN_T, true,
+                          true};
     cli_eval_row rows[4];
     int n = 0;
     if (rc == CLI_OK)

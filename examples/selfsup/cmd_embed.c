@@ -17,8 +17,8 @@ int cmd_embed(int argc, char **argv)
          "the bare network's features, without the whitening the export "
          "records",
          NULL},
-        {"threads", NULL, false, "threads (0: all processors)", "0"},
-        {NULL, NULL, false, NULL, NULL}};
+        CLI_OPTION_THREADS,
+        CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "embed",
                        "Writes the encoder's features of every image of an "
                        "IDX file to a .npy file (numpy.load reads it). "
@@ -40,13 +40,9 @@ int cmd_embed(int argc, char **argv)
                         "are required (--labels goes with --labels-output)\n");
         return CLI_USAGE;
     }
-    int64_t threads = 0;
-    if (!cli_get_int(opts, "threads", 0, 4096, &threads))
-        return CLI_USAGE;
+    if (!cli_apply_threads(opts))
+        return CLI_FAILED;
     selfsup_status s;
-    if (threads > 0 &&
-        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
-        return cli_fail("--threads", s);
 
     selfsup_encoder *e = NULL;
     selfsup_dataset *d = NULL;

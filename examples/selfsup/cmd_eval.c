@@ -8,17 +8,17 @@ int cmd_eval(int argc, char **argv)
 {
     cli_option opts[] = {
         {"checkpoint", NULL, false, "a checkpoint or encoder export", NULL},
-        {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
-         "/usr/share/datasets/fashion-mnist"},
+        CLI_OPTION_DATA,
         {"json", NULL, true, "print one JSON object instead of a table", NULL},
-        {"knn-k", NULL, false, "neighbours", "200"},
-        {"knn-t", NULL, false, "temperature of the vote weights", "0.1"},
+        {"knn-k", NULL, false, "neighbours", CLI_STR(CLI_DEFAULT_KNN_K)},
+        {"knn-t", NULL, false, "temperature of the vote weights",
+         CLI_STR(CLI_DEFAULT_KNN_T)},
         {"no-probe", NULL, true, "skip the linear probe", NULL},
         {"no-baselines", NULL, true, "skip the random-init and raw-pixel rows",
          NULL},
         {"limit", NULL, false, "use the first N training images only", NULL},
-        {"threads", NULL, false, "threads (0: all processors)", "0"},
-        {NULL, NULL, false, NULL, NULL}};
+        CLI_OPTION_THREADS,
+        CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "eval",
                        "Evaluates the encoder of a checkpoint on the "
                        "dataset's train/test split: weighted kNN and a "
@@ -31,17 +31,16 @@ int cmd_eval(int argc, char **argv)
         fprintf(stderr, "selfsup eval: --checkpoint is required\n");
         return CLI_USAGE;
     }
-    int64_t k = 200, limit = 0, threads = 0;
-    double t = 0.1;
+    /* from the table's defaults unless given (--limit has none: 0) */
+    int64_t k = 0, limit = 0;
+    double t = 0;
     if (!cli_get_int(opts, "knn-k", 1, 100000, &k) ||
         !cli_get_double(opts, "knn-t", 1e-6, 1e6, &t) ||
-        !cli_get_int(opts, "limit", 0, INT64_MAX, &limit) ||
-        !cli_get_int(opts, "threads", 0, 4096, &threads))
+        !cli_get_int(opts, "limit", 0, INT64_MAX, &limit))
         return CLI_USAGE;
+    if (!cli_apply_threads(opts))
+        return CLI_FAILED;
     selfsup_status s;
-    if (threads > 0 &&
-        (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK)
-        return cli_fail("--threads", s);
 
     selfsup_encoder *e;
     s = selfsup_encoder_load(&e, checkpoint);

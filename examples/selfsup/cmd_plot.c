@@ -98,7 +98,7 @@ int cmd_plot(int argc, char **argv)
          "directories' names)",
          NULL},
         {"title", NULL, false, "title above the plot", "selfsup runs"},
-        {NULL, NULL, false, NULL, NULL}};
+        CLI_OPTION_END};
     const char *summary =
         "Overlays the curves of training runs (RUN_DIR/metrics.jsonl, as "
         "selfsup train writes it) in one SVG: selfsup plot RUN_DIR... --out "

@@ -195,6 +195,22 @@ static int time_real_steps(selfsup_learner *l, selfsup_loader *loader,
     return CLI_OK;
 }
 
+/* A learner from config, warm-started from init (NULL: none). */
+static int make_learner(const selfsup_learner_config *config,
+                        const selfsup_encoder *init, selfsup_learner **out)
+{
+    selfsup_learner *l;
+    selfsup_status s = selfsup_learner_create(&l, config);
+    if (s != SELFSUP_OK)
+        return cli_fail("making the learner", s);
+    if (init && (s = selfsup_learner_warm_start(l, init)) != SELFSUP_OK) {
+        selfsup_learner_destroy(l);
+        return cli_fail("--init-encoder", s);
+    }
+    *out = l;
+    return CLI_OK;
+}
+
 /* Fits the run to plan->time_budget seconds counted from started: times
  * the kNN monitor on the initial encoder (its figure is the run's step-0
  * point, *init_knn) and a few steps of a learner made from the config, fed
@@ -207,9 +223,9 @@ static int plan_to_budget(selfsup_learner_config *config,
                           const cli_train_plan *plan, selfsup_loader *loader,
                           int64_t per_epoch, const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
-                          const char *fast_encoder, double *init_knn,
-                          double *init_white_knn, int64_t *total,
-                          double *planned_eval_s)
+                          const selfsup_encoder *init, const char *fast_encoder,
+                          double *init_knn, double *init_white_knn,
+                          int64_t *total, double *planned_eval_s)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
@@ -224,9 +240,8 @@ static int plan_to_budget(selfsup_learner_config *config,
         if (pass > 0 && strcmp(recipe, timed_recipe) == 0 && fast == timed_fast)
             break;
         selfsup_learner *probe = NULL;
-        s = selfsup_learner_create(&probe, config);
-        if (s != SELFSUP_OK)
-            return cli_fail("making the learner", s);
+        if ((rc = make_learner(config, init, &probe)) != CLI_OK)
+            return rc;
         /* the step-0 figure is the run's own encoder's */
         if (plan->eval_every > 0 && (!evaluated || fast != timed_fast)) {
             double t0 = cli_now();
@@ -353,6 +368,7 @@ int cli_train_run(const cli_train_plan *plan)
     selfsup_loader *loader = NULL;
     selfsup_learner *learner = NULL;
     selfsup_learner_config *config = NULL;
+    selfsup_encoder *init = NULL; /* --init-encoder */
     cli_eval_data eval = {0};
     cli_metrics metrics = {0};
     cli_series loss_curve = {0}, knn_curve = {0};
@@ -372,9 +388,14 @@ int cli_train_run(const cli_train_plan *plan)
         (s = selfsup_set_num_threads((int)plan->threads)) != SELFSUP_OK)
         return cli_fail("--threads", s);
 
+    if (plan->init_encoder &&
+        (s = selfsup_encoder_load(&init, plan->init_encoder)) != SELFSUP_OK)
+        return cli_fail("--init-encoder", s);
     s = selfsup_dataset_open_fashion_mnist(&train, plan->data, "train");
-    if (s != SELFSUP_OK)
+    if (s != SELFSUP_OK) {
+        selfsup_encoder_destroy(init);
         return cli_fail("opening the training images", s);
+    }
     if (plan->limit > 0 && plan->limit < selfsup_dataset_count(train)) {
         selfsup_dataset *head;
         rc = cli_dataset_head(train, plan->limit, &head);
@@ -458,7 +479,7 @@ int cli_train_run(const cli_train_plan *plan)
             if (rc == CLI_OK)
                 rc = plan_to_budget(
                     config, plan, loader, per_epoch, &eval, &eval_opts, started,
-                    plan->encoder ? NULL : fast_encoder, &init_knn,
+                    init, plan->encoder ? NULL : fast_encoder, &init_knn,
                     &init_white_knn, &total, &planned_eval_s);
             planned_for = plan->time_budget;
         }
@@ -466,11 +487,8 @@ int cli_train_run(const cli_train_plan *plan)
             rc = set_total_steps(config, total);
         if (rc != CLI_OK)
             goto done;
-        s = selfsup_learner_create(&learner, config);
-        if (s != SELFSUP_OK) {
-            rc = cli_fail("making the learner", s);
+        if ((rc = make_learner(config, init, &learner)) != CLI_OK)
             goto done;
-        }
     }
 
     int64_t batch = config_int(learner, "batch_size");
@@ -547,7 +565,8 @@ int cli_train_run(const cli_train_plan *plan)
                           "\"knn_k\": %d, \"knn_t\": %g, \"seconds\": %.1f",
                           top1, white, plan->knn_k, (double)plan->knn_t,
                           cli_now() - started);
-        printf("kNN top-1 at initialisation: %.2f%% (whitened %.2f%%)\n",
+        printf("kNN top-1 at %s: %.2f%% (whitened %.2f%%)\n",
+               init ? "the start (--init-encoder)" : "initialisation",
                100 * top1, 100 * white);
     }
 
@@ -681,6 +700,7 @@ int cli_train_run(const cli_train_plan *plan)
 restore_signal:
     sigaction(SIGINT, &old_sa, NULL);
 done:
+    selfsup_encoder_destroy(init);
     selfsup_whitening_destroy(whitening);
     cli_metrics_close(&metrics);
     cli_series_free(&loss_curve);
@@ -814,23 +834,26 @@ int cmd_train(int argc, char **argv)
     cli_option opts[] = {
         {"method", NULL, false,
          "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
-        {"data", NULL, false, "directory of the Fashion-MNIST IDX files",
-         "/usr/share/datasets/fashion-mnist"},
+        CLI_OPTION_DATA,
         {"encoder", NULL, false, "encoder spec", CLI_DEFAULT_ENCODER_HELP},
         {"augment", NULL, false, "view recipe: a preset or pipeline specs",
          "fmnist"},
         {"objective", NULL, false, "objective spec", "the method's"},
-        {"epochs", NULL, false, "epochs to train", "5"},
-        {"batch", NULL, false, "batch size", "256"},
+        {"epochs", NULL, false, "epochs to train", CLI_STR(CLI_DEFAULT_EPOCHS)},
+        {"batch", NULL, false, "batch size", CLI_STR(CLI_DEFAULT_BATCH)},
         {"lr", NULL, false, "base learning rate", "the method's"},
         {"optimizer", NULL, false, "optimizer spec", "the method's"},
-        {"views", NULL, false, "views per image", "2"},
-        {"threads", NULL, false, "threads (0: all processors)", "0"},
+        {"views", NULL, false, "views per image", CLI_STR(CLI_DEFAULT_VIEWS)},
+        CLI_OPTION_THREADS,
         {"seed", NULL, false, "random seed", "0"},
         {"out", NULL, false, "output directory", "out"},
         {"resume", NULL, false,
          "checkpoint to resume from (with its recipe, method and planned "
          "steps)",
+         NULL},
+        {"init-encoder", NULL, false,
+         "start from this encoder's weights (an export or a checkpoint; the "
+         "heads start fresh)",
          NULL},
         {"eval-every", NULL, false, "kNN evaluation every N epochs (0: never)",
          "1"},
@@ -839,8 +862,10 @@ int cmd_train(int argc, char **argv)
          "schedule are planned to end with it; with --epochs, a hard stop",
          NULL},
         {"limit", NULL, false, "train on the first N images only", NULL},
-        {"knn-k", NULL, false, "neighbours of the kNN monitor", "200"},
-        {"knn-t", NULL, false, "temperature of the kNN monitor", "0.1"},
+        {"knn-k", NULL, false, "neighbours of the kNN monitor",
+         CLI_STR(CLI_DEFAULT_KNN_K)},
+        {"knn-t", NULL, false, "temperature of the kNN monitor",
+         CLI_STR(CLI_DEFAULT_KNN_T)},
         {"set", NULL, false,
          "other learner settings, \"KEY=VALUE;KEY=VALUE\" (keys: "
          "docs/training.md, e.g. projector, predictor, warmup_fraction, "
@@ -849,8 +874,8 @@ int cmd_train(int argc, char **argv)
         {"embed-grid", NULL, false,
          "the export's and the kNN monitor's embedding: the ResNet's last "
          "feature map averaged over NxN cells (1: globally, as it trains)",
-         "2"},
-        {NULL, NULL, false, NULL, NULL}};
+         CLI_STR(CLI_DEFAULT_EMBED_GRID)},
+        CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "
                        "OUT/last.ckpt, OUT/encoder.ckpt, OUT/metrics.jsonl "
@@ -874,11 +899,16 @@ int cmd_train(int argc, char **argv)
     plan.optimizer = cli_given_value(opts, "optimizer");
     plan.out = cli_get(opts, "out");
     plan.resume = cli_given_value(opts, "resume");
+    plan.init_encoder = cli_given_value(opts, "init-encoder");
+    if (plan.resume && plan.init_encoder) {
+        fprintf(stderr, "selfsup: --init-encoder starts a new run, --resume "
+                        "continues one: give one of them\n");
+        return CLI_USAGE;
+    }
     plan.set = cli_get(opts, "set");
-    int64_t seed = 0, knn_k = 200;
-    double knn_t = 0.1, budget = 0;
-    plan.epochs = 5, plan.batch = 256, plan.views = 2, plan.eval_every = 1;
-    plan.embed_grid = CLI_DEFAULT_EMBED_GRID;
+    /* every value below comes from the table's default unless given */
+    int64_t seed = 0, knn_k = 0;
+    double knn_t = 0, budget = 0;
     if (!cli_get_int(opts, "epochs", 1, 100000, &plan.epochs) ||
         !cli_get_int(opts, "batch", 2, 1 << 20, &plan.batch) ||
         !cli_get_int(opts, "views", 2, 8, &plan.views) ||

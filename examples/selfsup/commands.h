@@ -33,6 +33,16 @@
  * (docs/training.md, "The embedding keeps the layout"). */
 #define CLI_DEFAULT_EMBED_GRID 2
 
+/* The run's shape and the kNN protocol unless told otherwise, shared by
+ * train, demo and eval: the option tables show them with CLI_STR. */
+#define CLI_DEFAULT_EPOCHS 5
+#define CLI_DEFAULT_BATCH  256
+#define CLI_DEFAULT_VIEWS  2
+#define CLI_DEFAULT_KNN_K  200
+#define CLI_DEFAULT_KNN_T  0.1
+#define CLI_STR_(x)        #x
+#define CLI_STR(x)         CLI_STR_(x)
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
@@ -45,7 +55,8 @@ int cmd_plot(int argc, char **argv);
 typedef struct cli_train_plan {
     const char *method, *data, *encoder, *augment, *objective, *lr, *optimizer,
         *out, *resume;
-    const char *set; /* --set "KEY=VALUE;...", or NULL */
+    const char *init_encoder; /* --init-encoder FILE: warm start, or NULL */
+    const char *set;          /* --set "KEY=VALUE;...", or NULL */
     int64_t epochs, batch, views, threads, eval_every, limit;
     int64_t max_steps;  /* > 0: the run's planned steps instead of epochs */
     int64_t embed_grid; /* the exported ResNet's grid (0: the default) */

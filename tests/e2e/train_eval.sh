@@ -85,3 +85,33 @@ if cmp -s "$out/test.npy" "$out/raw.npy"; then
     exit 1
 fi
 [ "$(head -c 6 "$out/test.npy" | tail -c 5)" = NUMPY ]
+
+# A warm start: a new run from the export begins where the first one ended.
+# Its step-0 kNN (the monitor: the same bank, 2x2 grid and protocol) is the
+# export's own figure from `selfsup eval` above, to the printed digit.
+"$selfsup" train --method "$method" --limit "$limit" --epochs 1 --batch 256 \
+    --seed 2 --threads 2 --init-encoder "$out/run/encoder.ckpt" \
+    --time-budget 0.000001 --out "$out/warm" > "$out/warm.log"
+grep "kNN top-1 at the start (--init-encoder)" "$out/warm.log"
+awk '
+    FNR == NR {
+        for (i = 1; i <= NF; i++)
+            if ($i == "\"knn_top1\":") want = $(i + 1)
+        next
+    }
+    /"type": "eval", "step": 0,/ {
+        for (i = 1; i <= NF; i++)
+            if ($i == "\"knn_top1\":") got = $(i + 1)
+    }
+    END {
+        sub(/,$/, "", want)
+        sub(/,$/, "", got)
+        printf "warm start at kNN %s, the export %s\n", got, want
+        exit !(got != "" && got == want)
+    }' "$out/eval.json" "$out/warm/metrics.jsonl"
+if "$selfsup" train --limit 512 --init-encoder "$out/run/encoder.ckpt" \
+    --resume "$out/run/last.ckpt" --out "$out/both" 2> "$out/both.err"; then
+    echo "--init-encoder with --resume was accepted"
+    exit 1
+fi
+grep -q "give one of them" "$out/both.err"
