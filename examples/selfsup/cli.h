@@ -12,37 +12,63 @@
  * Ctrl-C (with the checkpoint saved). */
 enum { CLI_OK = 0, CLI_FAILED = 1, CLI_USAGE = 2, CLI_INTERRUPTED = 130 };
 
-/* One option of a subcommand: --name VALUE, or a flag without value. */
+/* One option of a subcommand, as a descriptor: its name, what it holds,
+ * the field cli_parse stores it in, its default and help. A command's
+ * defaults are stated once, in its table, and --help shows them. */
+typedef enum cli_kind {
+    CLI_KIND_TEXT, /* field: const char **; the text itself */
+    CLI_KIND_INT,  /* field: int64_t *; checked against [lo, hi] */
+    CLI_KIND_REAL, /* field: double *; checked against [lo, hi] */
+    CLI_KIND_FLAG  /* field: bool *; no value */
+} cli_kind;
+
 typedef struct cli_option {
-    const char *name;  /* without the dashes */
-    const char *value; /* NULL until given; flags get "1" */
-    bool is_flag;
+    const char *name; /* without the dashes; NULL ends a table */
+    cli_kind kind;
+    void *field;          /* NULL: read by name with cli_get */
+    const char *fallback; /* the default, parsed as a given value would be;
+                             NULL: none (the field keeps its value) */
+    double lo, hi;
     const char *help;
-    const char *fallback; /* shown in --help; NULL for none */
+    const char *value; /* what the command line gave; NULL if nothing */
 } cli_option;
 
-/* The options several commands share, stated once: the images (the
- * library's default directory when not given) and the thread count. */
-#define CLI_OPTION_DATA                                                        \
+#define CLI_TEXT(name, field, fallback, help)                                  \
     {                                                                          \
-        "data", NULL, false, "directory of the Fashion-MNIST IDX files",       \
-            SELFSUP_FASHION_MNIST_DIR                                          \
+        (name), CLI_KIND_TEXT, (field), (fallback), 0, 0, (help), NULL         \
     }
-#define CLI_OPTION_THREADS                                                     \
+#define CLI_INT(name, field, fallback, lo, hi, help)                           \
     {                                                                          \
-        "threads", NULL, false, "threads (0: all processors)", "0"             \
+        (name), CLI_KIND_INT, (field), (fallback), (lo), (hi), (help), NULL    \
+    }
+#define CLI_REAL(name, field, fallback, lo, hi, help)                          \
+    {                                                                          \
+        (name), CLI_KIND_REAL, (field), (fallback), (lo), (hi), (help), NULL   \
+    }
+#define CLI_FLAG(name, field, help)                                            \
+    {                                                                          \
+        (name), CLI_KIND_FLAG, (field), NULL, 0, 0, (help), NULL               \
     }
 #define CLI_OPTION_END                                                         \
     {                                                                          \
-        NULL, NULL, false, NULL, NULL                                          \
+        NULL, CLI_KIND_TEXT, NULL, NULL, 0, 0, NULL, NULL                      \
     }
 
-/* Applies --threads (0 leaves the library's default); false after printing
- * the error. */
-bool cli_apply_threads(const cli_option *opts);
+/* The options several commands share, stated once: the images (the
+ * library's default directory unless given) and the thread count. */
+#define CLI_OPTION_DATA(field)                                                 \
+    CLI_TEXT("data", (field), SELFSUP_FASHION_MNIST_DIR,                       \
+             "directory of the Fashion-MNIST IDX files")
+#define CLI_OPTION_THREADS(field)                                              \
+    CLI_INT("threads", (field), "0", 0, 4096, "threads (0: all processors)")
 
-/* Parses argv against opts (NULL-name terminated). Prints usage to stderr
- * and returns CLI_USAGE on an unknown option or a missing value; returns -1
+/* Applies a --threads value (0 leaves the library's default); false after
+ * printing the error. */
+bool cli_apply_threads(int64_t threads);
+
+/* Parses argv against opts and stores every option's value, or its
+ * default, in its field. Prints usage to stderr and returns CLI_USAGE on an
+ * unknown option, a missing value or a value outside its range; returns -1
  * when --help was asked (and printed to stdout), else CLI_OK. */
 int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
               const char *summary);
@@ -54,12 +80,6 @@ bool cli_given(const cli_option *opts, const char *name);
 /* The value given on the command line, NULL when the option was not given
  * (its fallback is then the callee's business). */
 const char *cli_given_value(const cli_option *opts, const char *name);
-/* Numeric values with range checks; print a usage error and return false. */
-bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
-                 int64_t hi, int64_t *out);
-bool cli_get_double(const cli_option *opts, const char *name, double lo,
-                    double hi, double *out);
-
 /* Reports a failed library call: "selfsup: what: <status>: <message>". */
 int cli_fail(const char *what, selfsup_status s);
 

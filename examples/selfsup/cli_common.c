@@ -17,13 +17,55 @@ static void print_usage(FILE *f, const cli_option *opts, const char *command,
     for (const cli_option *o = opts; o->name; o++) {
         char left[64];
         snprintf(left, sizeof left, "--%s%s", o->name,
-                 o->is_flag ? "" : " VALUE");
+                 o->kind == CLI_KIND_FLAG ? "" : " VALUE");
         fprintf(f, "  %-24s %s", left, o->help);
         if (o->fallback)
             fprintf(f, " (default: %s)", o->fallback);
         fputc('\n', f);
     }
     fprintf(f, "  %-24s %s\n", "--help", "show this help");
+}
+
+/* Stores the option's value (given, or its default) in its field. */
+static bool store_value(const cli_option *o)
+{
+    const char *text = o->value ? o->value : o->fallback;
+    char *end;
+    errno = 0;
+    switch (o->kind) {
+    case CLI_KIND_TEXT:
+        *(const char **)o->field = text;
+        return true;
+    case CLI_KIND_FLAG:
+        *(bool *)o->field = o->value != NULL;
+        return true;
+    case CLI_KIND_INT: {
+        if (!text)
+            return true;
+        long long v = strtoll(text, &end, 10);
+        if (!*text || *end || errno || (double)v < o->lo || (double)v > o->hi) {
+            fprintf(stderr,
+                    "selfsup: --%s %s is not an integer in [%.0f, %.0f]\n",
+                    o->name, text, o->lo, o->hi);
+            return false;
+        }
+        *(int64_t *)o->field = v;
+        return true;
+    }
+    case CLI_KIND_REAL: {
+        if (!text)
+            return true;
+        double v = strtod(text, &end);
+        if (!*text || *end || errno || !isfinite(v) || v < o->lo || v > o->hi) {
+            fprintf(stderr, "selfsup: --%s %s is not a number in [%g, %g]\n",
+                    o->name, text, o->lo, o->hi);
+            return false;
+        }
+        *(double *)o->field = v;
+        return true;
+    }
+    }
+    return true;
 }
 
 int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
@@ -53,7 +95,7 @@ int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
             print_usage(stderr, opts, command, summary);
             return CLI_USAGE;
         }
-        if (o->is_flag) {
+        if (o->kind == CLI_KIND_FLAG) {
             o->value = "1";
         } else if (eq) {
             o->value = eq + 1;
@@ -65,6 +107,9 @@ int cli_parse(int argc, char **argv, cli_option *opts, const char *command,
             return CLI_USAGE;
         }
     }
+    for (const cli_option *o = opts; o->name; o++)
+        if (o->field && !store_value(o))
+            return CLI_USAGE;
     return CLI_OK;
 }
 
@@ -89,53 +134,14 @@ bool cli_given(const cli_option *opts, const char *name)
     return false;
 }
 
-bool cli_apply_threads(const cli_option *opts)
+bool cli_apply_threads(int64_t threads)
 {
-    int64_t threads = 0;
-    if (!cli_get_int(opts, "threads", 0, 4096, &threads))
-        return false;
     selfsup_status s;
     if (threads > 0 &&
         (s = selfsup_set_num_threads((int)threads)) != SELFSUP_OK) {
         cli_fail("--threads", s);
         return false;
     }
-    return true;
-}
-
-bool cli_get_int(const cli_option *opts, const char *name, int64_t lo,
-                 int64_t hi, int64_t *out)
-{
-    const char *text = cli_get(opts, name);
-    if (!text)
-        return true;
-    char *end;
-    errno = 0;
-    long long v = strtoll(text, &end, 10);
-    if (!*text || *end || errno || v < lo || v > hi) {
-        fprintf(stderr, "selfsup: --%s %s is not an integer in [%lld, %lld]\n",
-                name, text, (long long)lo, (long long)hi);
-        return false;
-    }
-    *out = v;
-    return true;
-}
-
-bool cli_get_double(const cli_option *opts, const char *name, double lo,
-                    double hi, double *out)
-{
-    const char *text = cli_get(opts, name);
-    if (!text)
-        return true;
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (!*text || *end || errno || !isfinite(v) || v < lo || v > hi) {
-        fprintf(stderr, "selfsup: --%s %s is not a number in [%g, %g]\n", name,
-                text, lo, hi);
-        return false;
-    }
-    *out = v;
     return true;
 }
 

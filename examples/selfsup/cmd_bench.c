@@ -101,15 +101,19 @@ int cmd_bench(int argc, char **argv)
     char default_encoder[128]; /* the program's, on one-channel images */
     snprintf(default_encoder, sizeof default_encoder,
              CLI_DEFAULT_ENCODER_FORMAT, 1);
+    const char *method = NULL, *encoder = NULL;
+    int64_t batch = 0, size = 0, steps = 0, warmup = 0, threads = 0;
     cli_option opts[] = {
-        {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
-        {"encoder", NULL, false, "encoder spec", default_encoder},
-        {"batch", NULL, false, "batch size", "256"},
-        {"size", NULL, false, "image side in pixels", "28"},
-        {"steps", NULL, false, "measured steps", "10"},
-        {"warmup", NULL, false, "steps run before measuring", "3"},
-        CLI_OPTION_THREADS,
+        CLI_TEXT("method", &method, CLI_DEFAULT_METHOD,
+                 "byol, simsiam, vicreg, simclr, barlow or groco"),
+        CLI_TEXT("encoder", &encoder, default_encoder, "encoder spec"),
+        CLI_INT("batch", &batch, CLI_STR(CLI_DEFAULT_BATCH), 2, 1 << 20,
+                "batch size"),
+        CLI_INT("size", &size, "28", 8, 4096, "image side in pixels"),
+        CLI_INT("steps", &steps, "10", 1, 100000, "measured steps"),
+        CLI_INT("warmup", &warmup, "3", 0, 100000,
+                "steps run before measuring"),
+        CLI_OPTION_THREADS(&threads),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "bench",
                        "Times training steps (two views, forward, backward, "
@@ -117,17 +121,8 @@ int cmd_bench(int argc, char **argv)
                        "throughput last as 'images_per_s: X'.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    /* the values come from the table's defaults unless given */
-    int64_t batch = 0, size = 0, steps = 0, warmup = 0;
-    if (!cli_get_int(opts, "batch", 2, 1 << 20, &batch) ||
-        !cli_get_int(opts, "size", 8, 4096, &size) ||
-        !cli_get_int(opts, "steps", 1, 100000, &steps) ||
-        !cli_get_int(opts, "warmup", 0, 100000, &warmup))
-        return CLI_USAGE;
-    if (!cli_apply_threads(opts))
+    if (!cli_apply_threads(threads))
         return CLI_FAILED;
-    const char *method = cli_get(opts, "method");
-    const char *encoder = cli_get(opts, "encoder");
     printf("bench %s, encoder %s, batch %lld, %lldx%lld, %d threads, "
            "libselfsup %s\n",
            method, encoder, (long long)batch, (long long)size, (long long)size,

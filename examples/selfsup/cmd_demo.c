@@ -7,14 +7,17 @@
 
 int cmd_demo(int argc, char **argv)
 {
-    cli_option opts[] = {{"method", NULL, false,
-                          "byol, simsiam, vicreg, simclr, barlow or groco",
-                          CLI_DEFAULT_METHOD},
-                         {"minutes", NULL, false, "training time", "3"},
-                         CLI_OPTION_THREADS,
-                         {"out", NULL, false, "output directory", "out/demo"},
-                         CLI_OPTION_DATA,
-                         CLI_OPTION_END};
+    cli_train_plan plan = {0};
+    double minutes = 0;
+    int64_t threads = 0;
+    cli_option opts[] = {
+        CLI_TEXT("method", &plan.method, CLI_DEFAULT_METHOD,
+                 "byol, simsiam, vicreg, simclr, barlow or groco"),
+        CLI_REAL("minutes", &minutes, "3", 0.1, 1e5, "training time"),
+        CLI_OPTION_THREADS(&threads),
+        CLI_TEXT("out", &plan.out, "out/demo", "output directory"),
+        CLI_OPTION_DATA(&plan.data),
+        CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "demo",
                        "Trains a method (resnet18 width 16) on "
                        "Fashion-MNIST for a few minutes, then evaluates it "
@@ -22,22 +25,15 @@ int cmd_demo(int argc, char **argv)
                        "encoder and raw pixels.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    double minutes = 0; /* from the table's default unless given */
-    if (!cli_get_double(opts, "minutes", 0.1, 1e5, &minutes))
-        return CLI_USAGE;
-    if (!cli_apply_threads(opts))
+    if (!cli_apply_threads(threads))
         return CLI_FAILED;
 
     /* The schedules need the run's length: the trainer measures a step
      * and plans as many steps as fit in the time asked for. */
     printf("libselfsup %s demo: training %s for %g minutes on %d threads\n",
-           selfsup_version_string(), cli_get(opts, "method"), minutes,
+           selfsup_version_string(), plan.method, minutes,
            selfsup_get_num_threads());
-    cli_train_plan plan = {0};
-    plan.method = cli_get(opts, "method");
-    plan.data = cli_get(opts, "data");
     plan.augment = "fmnist";
-    plan.out = cli_get(opts, "out");
     plan.batch = CLI_DEFAULT_BATCH;
     plan.views = CLI_DEFAULT_VIEWS;
     plan.epochs = 1;

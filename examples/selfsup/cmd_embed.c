@@ -6,18 +6,23 @@
 
 int cmd_embed(int argc, char **argv)
 {
+    const char *checkpoint = NULL, *input = NULL, *output = NULL;
+    const char *labels_in = NULL, *labels_out = NULL;
+    bool raw = false;
+    int64_t threads = 0;
     cli_option opts[] = {
-        {"checkpoint", NULL, false, "a checkpoint or encoder export", NULL},
-        {"input", NULL, false, "IDX image file (.gz or raw)", NULL},
-        {"output", NULL, false, "the .npy file to write (N, D) float32", NULL},
-        {"labels", NULL, false, "IDX label file to export beside", NULL},
-        {"labels-output", NULL, false, "the .npy file for the labels (int32)",
-         NULL},
-        {"raw", NULL, true,
-         "the bare network's features, without the whitening the export "
-         "records",
-         NULL},
-        CLI_OPTION_THREADS,
+        CLI_TEXT("checkpoint", &checkpoint, NULL,
+                 "a checkpoint or encoder export"),
+        CLI_TEXT("input", &input, NULL, "IDX image file (.gz or raw)"),
+        CLI_TEXT("output", &output, NULL,
+                 "the .npy file to write (N, D) float32"),
+        CLI_TEXT("labels", &labels_in, NULL, "IDX label file to export beside"),
+        CLI_TEXT("labels-output", &labels_out, NULL,
+                 "the .npy file for the labels (int32)"),
+        CLI_FLAG("raw", &raw,
+                 "the bare network's features, without the whitening the "
+                 "export records"),
+        CLI_OPTION_THREADS(&threads),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "embed",
                        "Writes the encoder's features of every image of an "
@@ -30,17 +35,12 @@ int cmd_embed(int argc, char **argv)
                        "statistics) unless --raw.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    const char *checkpoint = cli_get(opts, "checkpoint");
-    const char *input = cli_get(opts, "input");
-    const char *output = cli_get(opts, "output");
-    const char *labels_in = cli_get(opts, "labels");
-    const char *labels_out = cli_get(opts, "labels-output");
     if (!checkpoint || !input || !output || (!labels_in != !labels_out)) {
         fprintf(stderr, "selfsup embed: --checkpoint, --input and --output "
                         "are required (--labels goes with --labels-output)\n");
         return CLI_USAGE;
     }
-    if (!cli_apply_threads(opts))
+    if (!cli_apply_threads(threads))
         return CLI_FAILED;
     selfsup_status s;
 
@@ -71,7 +71,7 @@ int cmd_embed(int argc, char **argv)
                 checkpoint);
         s = selfsup_dataset_stats(d, mean, std);
     }
-    bool whitened = selfsup_encoder_whitening(e) && !cli_get(opts, "raw");
+    bool whitened = selfsup_encoder_whitening(e) && !raw;
     if (s == SELFSUP_OK && !whitened)
         s = selfsup_encoder_set_whitening(e, NULL);
     if (s == SELFSUP_OK)

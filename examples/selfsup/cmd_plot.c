@@ -52,7 +52,8 @@ static int split_args(int argc, char **argv, const cli_option *opts,
         if (strchr(name, '='))
             continue;
         for (const cli_option *o = opts; o->name; o++)
-            if (strcmp(o->name, name) == 0 && !o->is_flag && i + 1 < argc)
+            if (strcmp(o->name, name) == 0 && o->kind != CLI_KIND_FLAG &&
+                i + 1 < argc)
                 options[(*n_options)++] = argv[++i];
     }
     return CLI_OK;
@@ -89,15 +90,16 @@ static const char *label_of(const char *labels, int i, const char *run,
 
 int cmd_plot(int argc, char **argv)
 {
+    const char *out = NULL, *x_name = NULL, *y_name = NULL, *labels_text = NULL;
+    const char *title = NULL;
     cli_option opts[] = {
-        {"out", NULL, false, "the SVG file to write", NULL},
-        {"x", NULL, false, "minutes, steps or epochs", "minutes"},
-        {"y", NULL, false, "knn, knn_white, loss or collapse", "knn"},
-        {"labels", NULL, false,
-         "comma-separated legend labels, one per run (default: the run "
-         "directories' names)",
-         NULL},
-        {"title", NULL, false, "title above the plot", "selfsup runs"},
+        CLI_TEXT("out", &out, NULL, "the SVG file to write"),
+        CLI_TEXT("x", &x_name, "minutes", "minutes, steps or epochs"),
+        CLI_TEXT("y", &y_name, "knn", "knn, knn_white, loss or collapse"),
+        CLI_TEXT("labels", &labels_text, NULL,
+                 "comma-separated legend labels, one per run (default: the "
+                 "run directories' names)"),
+        CLI_TEXT("title", &title, "selfsup runs", "title above the plot"),
         CLI_OPTION_END};
     const char *summary =
         "Overlays the curves of training runs (RUN_DIR/metrics.jsonl, as "
@@ -116,7 +118,6 @@ int cmd_plot(int argc, char **argv)
     free(options);
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    const char *out = cli_get(opts, "out");
     if (!out || n_runs == 0) {
         fprintf(stderr, "selfsup plot: %s\n",
                 !out ? "--out FILE.svg is required"
@@ -125,14 +126,14 @@ int cmd_plot(int argc, char **argv)
     }
     int xi = -1, yi = -1;
     for (int k = 0; k < (int)(sizeof X_AXES / sizeof *X_AXES); k++)
-        if (strcmp(cli_get(opts, "x"), X_AXES[k].name) == 0)
+        if (strcmp(x_name, X_AXES[k].name) == 0)
             xi = k;
     for (int k = 0; k < (int)(sizeof Y_AXES / sizeof *Y_AXES); k++)
-        if (strcmp(cli_get(opts, "y"), Y_AXES[k].name) == 0)
+        if (strcmp(y_name, Y_AXES[k].name) == 0)
             yi = k;
     if (xi < 0 || yi < 0) {
         fprintf(stderr, "selfsup plot: --%s %s is not one of %s\n",
-                xi < 0 ? "x" : "y", cli_get(opts, xi < 0 ? "x" : "y"),
+                xi < 0 ? "x" : "y", xi < 0 ? x_name : y_name,
                 xi < 0 ? "minutes, steps, epochs"
                        : "knn, knn_white, loss, collapse");
         return CLI_USAGE;
@@ -155,13 +156,12 @@ int cmd_plot(int argc, char **argv)
         snprintf(path, sizeof path, "%s/metrics.jsonl", runs[i]);
         rc = cli_metrics_read(path, Y_AXES[yi].type, X_AXES[xi].key,
                               X_AXES[xi].scale, Y_AXES[yi].key, &series[i]);
-        labels[i] = label_of(cli_get(opts, "labels"), i, runs[i], label_buf[i],
+        labels[i] = label_of(labels_text, i, runs[i], label_buf[i],
                              sizeof label_buf[i]);
     }
     if (rc == CLI_OK &&
         !cli_write_overlay_svg(out, series, labels, n_runs, X_AXES[xi].label,
-                               Y_AXES[yi].label, Y_AXES[yi].scale,
-                               cli_get(opts, "title"))) {
+                               Y_AXES[yi].label, Y_AXES[yi].scale, title)) {
         fprintf(stderr, "selfsup plot: cannot write %s\n", out);
         rc = CLI_FAILED;
     }

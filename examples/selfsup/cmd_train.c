@@ -829,52 +829,82 @@ static int check_resume_options(const cli_option *opts, const char *path)
     return rc;
 }
 
+/* The grid of the export beside a checkpoint (DIR/encoder.ckpt for
+ * DIR/last.ckpt): what the run being resumed hands out. false when there
+ * is none to read. */
+static bool export_grid_beside(const char *checkpoint, int64_t *grid)
+{
+    char path[4096];
+    const char *slash = strrchr(checkpoint, '/');
+    int n = slash ? snprintf(path, sizeof path, "%.*s/encoder.ckpt",
+                             (int)(slash - checkpoint), checkpoint)
+                  : snprintf(path, sizeof path, "encoder.ckpt");
+    selfsup_encoder *e = NULL;
+    if (n < 0 || (size_t)n >= sizeof path ||
+        selfsup_encoder_load(&e, path) != SELFSUP_OK)
+        return false;
+    const char *at = strstr(selfsup_encoder_spec(e), "grid=");
+    *grid = at ? strtoll(at + 5, NULL, 10) : 1;
+    selfsup_encoder_destroy(e);
+    return true;
+}
+
 int cmd_train(int argc, char **argv)
 {
+    cli_train_plan plan = {0};
+    const char *method = NULL;
+    int64_t seed = 0, knn_k = 0;
+    double knn_t = 0, budget = 0;
     cli_option opts[] = {
-        {"method", NULL, false,
-         "byol, simsiam, vicreg, simclr, barlow or groco", CLI_DEFAULT_METHOD},
-        CLI_OPTION_DATA,
-        {"encoder", NULL, false, "encoder spec", CLI_DEFAULT_ENCODER_HELP},
-        {"augment", NULL, false, "view recipe: a preset or pipeline specs",
-         "fmnist"},
-        {"objective", NULL, false, "objective spec", "the method's"},
-        {"epochs", NULL, false, "epochs to train", CLI_STR(CLI_DEFAULT_EPOCHS)},
-        {"batch", NULL, false, "batch size", CLI_STR(CLI_DEFAULT_BATCH)},
-        {"lr", NULL, false, "base learning rate", "the method's"},
-        {"optimizer", NULL, false, "optimizer spec", "the method's"},
-        {"views", NULL, false, "views per image", CLI_STR(CLI_DEFAULT_VIEWS)},
-        CLI_OPTION_THREADS,
-        {"seed", NULL, false, "random seed", "0"},
-        {"out", NULL, false, "output directory", "out"},
-        {"resume", NULL, false,
-         "checkpoint to resume from (with its recipe, method and planned "
-         "steps)",
-         NULL},
-        {"init-encoder", NULL, false,
-         "start from this encoder's weights (an export or a checkpoint; the "
-         "heads start fresh)",
-         NULL},
-        {"eval-every", NULL, false, "kNN evaluation every N epochs (0: never)",
-         "1"},
-        {"time-budget", NULL, false,
-         "seconds the run may take: without --epochs, the steps and the "
-         "schedule are planned to end with it; with --epochs, a hard stop",
-         NULL},
-        {"limit", NULL, false, "train on the first N images only", NULL},
-        {"knn-k", NULL, false, "neighbours of the kNN monitor",
-         CLI_STR(CLI_DEFAULT_KNN_K)},
-        {"knn-t", NULL, false, "temperature of the kNN monitor",
-         CLI_STR(CLI_DEFAULT_KNN_T)},
-        {"set", NULL, false,
-         "other learner settings, \"KEY=VALUE;KEY=VALUE\" (keys: "
-         "docs/training.md, e.g. projector, predictor, warmup_fraction, "
-         "ema_base)",
-         NULL},
-        {"embed-grid", NULL, false,
-         "the export's and the kNN monitor's embedding: the ResNet's last "
-         "feature map averaged over NxN cells (1: globally, as it trains)",
-         CLI_STR(CLI_DEFAULT_EMBED_GRID)},
+        CLI_TEXT("method", &method, CLI_DEFAULT_METHOD,
+                 "byol, simsiam, vicreg, simclr, barlow or groco"),
+        CLI_OPTION_DATA(&plan.data),
+        CLI_TEXT("encoder", &plan.encoder, NULL,
+                 "encoder spec (default: " CLI_DEFAULT_ENCODER_HELP ")"),
+        CLI_TEXT("augment", &plan.augment, "fmnist",
+                 "view recipe: a preset or pipeline specs"),
+        CLI_TEXT("objective", &plan.objective, NULL,
+                 "objective spec (default: the method's)"),
+        CLI_INT("epochs", &plan.epochs, CLI_STR(CLI_DEFAULT_EPOCHS), 1, 100000,
+                "epochs to train"),
+        CLI_INT("batch", &plan.batch, CLI_STR(CLI_DEFAULT_BATCH), 2, 1 << 20,
+                "batch size"),
+        CLI_TEXT("lr", &plan.lr, NULL,
+                 "base learning rate (default: the method's)"),
+        CLI_TEXT("optimizer", &plan.optimizer, NULL,
+                 "optimizer spec (default: the method's)"),
+        CLI_INT("views", &plan.views, CLI_STR(CLI_DEFAULT_VIEWS), 2, 8,
+                "views per image"),
+        CLI_OPTION_THREADS(&plan.threads),
+        CLI_INT("seed", &seed, "0", 0, (double)INT64_MAX, "random seed"),
+        CLI_TEXT("out", &plan.out, "out", "output directory"),
+        CLI_TEXT("resume", &plan.resume, NULL,
+                 "checkpoint to resume from (with its recipe, method and "
+                 "planned steps)"),
+        CLI_TEXT("init-encoder", &plan.init_encoder, NULL,
+                 "start from this encoder's weights (an export or a "
+                 "checkpoint; the heads start fresh)"),
+        CLI_INT("eval-every", &plan.eval_every, "1", 0, 100000,
+                "kNN evaluation every N epochs (0: never)"),
+        CLI_REAL("time-budget", &budget, NULL, 0, 1e9,
+                 "seconds the run may take: without --epochs, the steps and "
+                 "the schedule are planned to end with it; with --epochs, a "
+                 "hard stop"),
+        CLI_INT("limit", &plan.limit, NULL, 0, (double)INT64_MAX,
+                "train on the first N images only"),
+        CLI_INT("knn-k", &knn_k, CLI_STR(CLI_DEFAULT_KNN_K), 1, 100000,
+                "neighbours of the kNN monitor"),
+        CLI_REAL("knn-t", &knn_t, CLI_STR(CLI_DEFAULT_KNN_T), 1e-6, 1e6,
+                 "temperature of the kNN monitor"),
+        CLI_TEXT("set", &plan.set, NULL,
+                 "other learner settings, \"KEY=VALUE;KEY=VALUE\" (keys: "
+                 "docs/training.md, e.g. projector, predictor, "
+                 "warmup_fraction, ema_base)"),
+        CLI_INT("embed-grid", &plan.embed_grid, CLI_STR(CLI_DEFAULT_EMBED_GRID),
+                1, 8,
+                "the export's and the kNN monitor's embedding: the ResNet's "
+                "last feature map averaged over NxN cells (1: globally, as it "
+                "trains)"),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "
@@ -883,44 +913,30 @@ int cmd_train(int argc, char **argv)
                        "stops.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    if (cli_given(opts, "resume") &&
-        (rc = check_resume_options(opts, cli_get(opts, "resume"))) != CLI_OK)
+    if (plan.resume && (rc = check_resume_options(opts, plan.resume)) != CLI_OK)
         return rc;
-    cli_train_plan plan = {0};
-    /* With --resume and no --method, the checkpoint's method. */
-    plan.method = cli_given(opts, "resume") && !cli_given(opts, "method")
-                      ? NULL
-                      : cli_get(opts, "method");
-    plan.data = cli_given_value(opts, "data");
-    plan.encoder = cli_given_value(opts, "encoder");
-    plan.augment = cli_get(opts, "augment");
-    plan.objective = cli_given_value(opts, "objective");
-    plan.lr = cli_given_value(opts, "lr");
-    plan.optimizer = cli_given_value(opts, "optimizer");
-    plan.out = cli_get(opts, "out");
-    plan.resume = cli_given_value(opts, "resume");
-    plan.init_encoder = cli_given_value(opts, "init-encoder");
+    /* The embedding is the export's: a resumed run keeps its grid. */
+    int64_t grid;
+    if (plan.resume && export_grid_beside(plan.resume, &grid)) {
+        if (!cli_given(opts, "embed-grid")) {
+            plan.embed_grid = grid;
+        } else if (grid != plan.embed_grid) {
+            fprintf(stderr,
+                    "selfsup: --embed-grid %lld differs from the run's "
+                    "export (grid=%lld beside %s): a resumed run keeps its "
+                    "embedding (leave the option out, or give %lld)\n",
+                    (long long)plan.embed_grid, (long long)grid, plan.resume,
+                    (long long)grid);
+            return CLI_USAGE;
+        }
+    }
     if (plan.resume && plan.init_encoder) {
         fprintf(stderr, "selfsup: --init-encoder starts a new run, --resume "
                         "continues one: give one of them\n");
         return CLI_USAGE;
     }
-    plan.set = cli_get(opts, "set");
-    /* every value below comes from the table's default unless given */
-    int64_t seed = 0, knn_k = 0;
-    double knn_t = 0, budget = 0;
-    if (!cli_get_int(opts, "epochs", 1, 100000, &plan.epochs) ||
-        !cli_get_int(opts, "batch", 2, 1 << 20, &plan.batch) ||
-        !cli_get_int(opts, "views", 2, 8, &plan.views) ||
-        !cli_get_int(opts, "threads", 0, 4096, &plan.threads) ||
-        !cli_get_int(opts, "seed", 0, INT64_MAX, &seed) ||
-        !cli_get_int(opts, "eval-every", 0, 100000, &plan.eval_every) ||
-        !cli_get_int(opts, "limit", 0, INT64_MAX, &plan.limit) ||
-        !cli_get_int(opts, "knn-k", 1, 100000, &knn_k) ||
-        !cli_get_double(opts, "knn-t", 1e-6, 1e6, &knn_t) ||
-        !cli_get_double(opts, "time-budget", 0, 1e9, &budget) ||
-        !cli_get_int(opts, "embed-grid", 1, 8, &plan.embed_grid))
-        return CLI_USAGE;
+    /* With --resume and no --method, the checkpoint's method. */
+    plan.method = plan.resume && !cli_given(opts, "method") ? NULL : method;
     plan.seed = (uint64_t)seed;
     plan.knn_k = (int)knn_k;
     plan.knn_t = (float)knn_t;

@@ -107,6 +107,13 @@ for case in "--lr 0.1|lr = 0.06" "--epochs 3|plan of 8 steps" \
         exit 1
     fi
 done
+# The export beside the checkpoint fixes the embedding's grid: another one
+# is refused, the same one (or none given) accepted.
+status=0
+"$selfsup" train --resume "$out/split/last.ckpt" --embed-grid 1 \
+    --out "$out/refused" > /dev/null 2> "$out/err" || status=$?
+[ "$status" -eq 2 ]
+grep -qF "embed-grid 1 differs from the run's export (grid=2 beside" "$out/err"
 # A method other than the checkpoint's.
 status=0
 "$selfsup" train --resume "$out/split/last.ckpt" --method vicreg \
