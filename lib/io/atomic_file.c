@@ -181,6 +181,15 @@ static int open_unnamed(const char *dir)
 #endif
 }
 
+int selfsup__io_unnamed_temporaries(const char *dir)
+{
+    int fd = open_unnamed(dir);
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
+}
+
 static selfsup_status open_temp(selfsup__atomic_file *f)
 {
     int fd = -1;

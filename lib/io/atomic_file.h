@@ -69,6 +69,10 @@ void selfsup__io_set_observer(void (*observer)(long operation));
  * keep them unnamed, to test the clean-up of what a killed writer left. */
 void selfsup__io_force_named_temp(int on);
 
+/* 1 when a writer in dir keeps its file unnamed until commit (O_TMPFILE
+ * and /proc are there, and no named temporaries are forced). */
+int selfsup__io_unnamed_temporaries(const char *dir);
+
 /* Counts one operation; 1 when the armed failure falls on it (errno is
  * then EIO). For the writers' own system calls. */
 int selfsup__io_fault(void);

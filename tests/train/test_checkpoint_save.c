@@ -243,7 +243,15 @@ START_TEST(an_abandoned_save_leaves_nothing)
     selfsup__ckpt_writer *w;
     ss_assert_ok(selfsup__ckpt_writer_create(&w, c.path, -1, NULL));
     ss_assert_ok(selfsup__ckpt_put_f32(w, "params", c.values, NEW_FLOATS));
-    ck_assert_int_eq(count_entries(c.dir, NULL), 1 + _i);
+    /* the file shows only when it has a name: forced, or on a file
+     * system without O_TMPFILE */
+    int unnamed = selfsup__io_unnamed_temporaries(c.dir);
+    ck_assert_int_eq(count_entries(c.dir, NULL), unnamed ? 1 : 2);
+    if (_i == 0 && !unnamed)
+        fprintf(stderr,
+                "an_abandoned_save_leaves_nothing: %s has no "
+                "O_TMPFILE: named temporaries checked only\n",
+                c.dir);
     selfsup__ckpt_writer_destroy(w);
     selfsup__io_force_named_temp(0);
     assert_old_in_place(&c, "abandoned");
