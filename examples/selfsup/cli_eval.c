@@ -206,6 +206,9 @@ static int evaluate_features(const selfsup_tensor *train,
     row->knn_top1 = row->linear_top1 = NAN;
     row->knn_white_top1 = row->linear_white_top1 = NAN;
     row->probe_iterations = 0;
+    selfsup_status s = selfsup_effective_rank(test, &row->rankme);
+    if (s != SELFSUP_OK)
+        return cli_fail("the effective rank", s);
     int rc = score(train, test, d, o, &row->knn_top1, &row->linear_top1,
                    &row->probe_iterations);
     if (rc != CLI_OK || !whitening)
@@ -237,7 +240,7 @@ int cli_fit_whitening(selfsup_encoder *e, const selfsup_dataset *train,
 
 int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
                  const cli_eval_options *o, double *top1, double *white_top1,
-                 selfsup_whitening **whitening)
+                 double *rankme, selfsup_whitening **whitening)
 {
     selfsup_tensor *train, *test, *wtrain = NULL, *wtest = NULL;
     int rc = embed_both(e, d, &train, &test);
@@ -248,6 +251,9 @@ int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
                              d->n_classes, o->k, o->temperature, top1, NULL);
     if (s != SELFSUP_OK)
         rc = cli_fail("kNN", s);
+    if (rc == CLI_OK && rankme &&
+        (s = selfsup_effective_rank(test, rankme)) != SELFSUP_OK)
+        rc = cli_fail("the effective rank", s);
     if (rc == CLI_OK && white_top1)
         rc = whiten_both(train, test, CLI_EMBED_WHITENING, &wtrain, &wtest,
                          whitening);
@@ -346,21 +352,21 @@ static void print_percent(double v, int width)
 void cli_eval_print_table(const cli_eval_row *rows, int n,
                           const cli_eval_options *o)
 {
-    printf("\n%-18s %12s %14s %14s %16s\n", "features", "kNN top-1",
-           "linear top-1", "kNN whitened", "linear whitened");
+    printf("\n%-18s %12s %14s %14s %16s %10s\n", "features", "kNN top-1",
+           "linear top-1", "kNN whitened", "linear whitened", "eff. rank");
     for (int i = 0; i < n; i++) {
         printf("%-18s", rows[i].name);
         print_percent(rows[i].knn_top1, 12);
         print_percent(rows[i].linear_top1, 14);
         print_percent(rows[i].knn_white_top1, 14);
         print_percent(rows[i].linear_white_top1, 16);
-        printf("\n");
+        printf(" %10.1f\n", rows[i].rankme);
     }
     printf("(kNN: k = %d, T = %g, cosine, weighted vote; linear: "
            "multinomial logistic regression on standardised frozen "
            "features; whitened: PCA-whitened with the train split's "
            "statistics, at most %d components for encoders, %d for "
-           "pixels)\n",
+           "pixels; eff. rank: RankMe of the bare test features)\n",
            o->k, (double)o->temperature, CLI_EMBED_WHITENING_COMPONENTS,
            CLI_PIXEL_WHITENING_COMPONENTS);
 }
@@ -389,6 +395,8 @@ void cli_eval_print_json(const cli_eval_row *rows, int n,
         json_number(key, rows[i].knn_white_top1, 0);
         snprintf(key, sizeof key, "%slinear_white_top1", prefix[i]);
         json_number(key, rows[i].linear_white_top1, 0);
+        snprintf(key, sizeof key, "%srankme", prefix[i]);
+        json_number(key, rows[i].rankme, 0);
     }
     if (n > 3)
         json_number("pixels01_knn_top1", rows[3].knn_top1, 0);

@@ -49,6 +49,7 @@ typedef struct cli_eval_row {
     const char *name;
     double knn_top1, linear_top1;             /* NAN when not run */
     double knn_white_top1, linear_white_top1; /* NAN when not run */
+    double rankme; /* effective rank of the bare test features */
     int probe_iterations;
 } cli_eval_row;
 
@@ -59,10 +60,12 @@ int cli_fit_whitening(selfsup_encoder *e, const selfsup_dataset *train,
 
 /* kNN top-1 of e's bare features on the test split (a monitor during
  * training); with white_top1, also of the features whitened on the train
- * split, and with whitening, that whitening (the caller's to destroy). */
+ * split, with rankme the effective rank of the bare test features
+ * (selfsup_effective_rank), and with whitening, that whitening (the
+ * caller's to destroy). */
 int cli_eval_knn(selfsup_encoder *e, const cli_eval_data *d,
                  const cli_eval_options *o, double *top1, double *white_top1,
-                 selfsup_whitening **whitening);
+                 double *rankme, selfsup_whitening **whitening);
 
 /* rows[0] the encoder (its bare features: a recorded whitening is set
  * aside and refitted here), rows[1] random init, rows[2] standardised raw

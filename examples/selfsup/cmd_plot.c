@@ -17,6 +17,7 @@ static const struct {
     {"knn_white", "eval", "knn_white_top1", "kNN top-1, whitened (%)", 100},
     {"loss", "step", "loss", "training loss", 1},
     {"collapse", "step", "collapse_std", "std of normalised embeddings", 1},
+    {"rankme", "eval", "rankme", "effective rank (RankMe)", 1},
 };
 
 /* What --x names: the key and its scale. */
@@ -95,7 +96,8 @@ int cmd_plot(int argc, char **argv)
     cli_option opts[] = {
         CLI_TEXT("out", &out, NULL, "the SVG file to write"),
         CLI_TEXT("x", &x_name, "minutes", "minutes, steps or epochs"),
-        CLI_TEXT("y", &y_name, "knn", "knn, knn_white, loss or collapse"),
+        CLI_TEXT("y", &y_name, "knn",
+                 "knn, knn_white, loss, collapse or rankme"),
         CLI_TEXT("labels", &labels_text, NULL,
                  "comma-separated legend labels, one per run (default: the "
                  "run directories' names)"),
@@ -135,7 +137,7 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "selfsup plot: --%s %s is not one of %s\n",
                 xi < 0 ? "x" : "y", xi < 0 ? x_name : y_name,
                 xi < 0 ? "minutes, steps, epochs"
-                       : "knn, knn_white, loss, collapse");
+                       : "knn, knn_white, loss, collapse, rankme");
         return CLI_USAGE;
     }
     /* a step record's epoch is the epoch it is in, not a position */

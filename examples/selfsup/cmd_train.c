@@ -107,13 +107,13 @@ static int embedding_encoder(const selfsup_learner *l, int64_t embed_grid,
 /* cli_eval_knn on the learner's embedding. */
 static int eval_knn(const selfsup_learner *l, int64_t embed_grid,
                     const cli_eval_data *d, const cli_eval_options *o,
-                    double *top1, double *white_top1,
+                    double *top1, double *white_top1, double *rankme,
                     selfsup_whitening **whitening)
 {
     selfsup_encoder *e = NULL;
     int rc = embedding_encoder(l, embed_grid, &e);
     if (rc == CLI_OK)
-        rc = cli_eval_knn(e, d, o, top1, white_top1, whitening);
+        rc = cli_eval_knn(e, d, o, top1, white_top1, rankme, whitening);
     selfsup_encoder_destroy(e);
     return rc;
 }
@@ -225,7 +225,8 @@ static int plan_to_budget(selfsup_learner_config *config,
                           const cli_eval_options *eval_opts, double started,
                           const selfsup_encoder *init, const char *fast_encoder,
                           double *init_knn, double *init_white_knn,
-                          int64_t *total, double *planned_eval_s)
+                          double *init_rankme, int64_t *total,
+                          double *planned_eval_s)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
@@ -246,7 +247,7 @@ static int plan_to_budget(selfsup_learner_config *config,
         if (plan->eval_every > 0 && (!evaluated || fast != timed_fast)) {
             double t0 = cli_now();
             rc = eval_knn(probe, plan->embed_grid, eval, eval_opts, init_knn,
-                          init_white_knn, NULL);
+                          init_white_knn, init_rankme, NULL);
             eval_s = cli_now() - t0;
             evaluated = true;
         }
@@ -376,6 +377,7 @@ int cli_train_run(const cli_train_plan *plan)
     char path[4096];
     /* A time budget counts from here: planning and evaluations spend it. */
     double started = cli_now(), init_knn = NAN, init_white_knn = NAN;
+    double init_rankme = NAN;
     double planned_for = NAN, planned_eval_s = 0;
     /* the whitening the export records, fitted at step whitened_at */
     selfsup_whitening *whitening = NULL;
@@ -480,7 +482,7 @@ int cli_train_run(const cli_train_plan *plan)
                 rc = plan_to_budget(
                     config, plan, loader, per_epoch, &eval, &eval_opts, started,
                     init, plan->encoder ? NULL : fast_encoder, &init_knn,
-                    &init_white_knn, &total, &planned_eval_s);
+                    &init_white_knn, &init_rankme, &total, &planned_eval_s);
             planned_for = plan->time_budget;
         }
         if (rc == CLI_OK)
@@ -551,10 +553,10 @@ int cli_train_run(const cli_train_plan *plan)
     if (plan->eval_every > 0 && step == 0) {
         /* Step 0 is the random-init encoder: its kNN is the baseline (the
          * planner measured it on the same initial encoder). */
-        double top1 = init_knn, white = init_white_knn;
+        double top1 = init_knn, white = init_white_knn, rank = init_rankme;
         if (isnan(top1))
             rc = eval_knn(learner, plan->embed_grid, &eval, &eval_opts, &top1,
-                          &white, NULL);
+                          &white, &rank, NULL);
         if (rc != CLI_OK)
             goto restore_signal;
         random_knn = top1;
@@ -562,12 +564,14 @@ int cli_train_run(const cli_train_plan *plan)
         cli_metrics_write(&metrics,
                           "\"type\": \"eval\", \"step\": 0, \"epoch\": 0, "
                           "\"knn_top1\": %.6f, \"knn_white_top1\": %.6f, "
-                          "\"knn_k\": %d, \"knn_t\": %g, \"seconds\": %.1f",
-                          top1, white, plan->knn_k, (double)plan->knn_t,
+                          "\"rankme\": %.3f, \"knn_k\": %d, \"knn_t\": %g, "
+                          "\"seconds\": %.1f",
+                          top1, white, rank, plan->knn_k, (double)plan->knn_t,
                           cli_now() - started);
-        printf("kNN top-1 at %s: %.2f%% (whitened %.2f%%)\n",
+        printf("kNN top-1 at %s: %.2f%% (whitened %.2f%%), effective rank "
+               "%.1f\n",
                init ? "the start (--init-encoder)" : "initialisation",
-               100 * top1, 100 * white);
+               100 * top1, 100 * white, rank);
     }
 
     cli_progress progress = {0};
@@ -617,10 +621,10 @@ int cli_train_run(const cli_train_plan *plan)
             cli_progress_end(&progress, loss);
         if (epoch_done && plan->eval_every > 0 &&
             ((epoch + 1) % plan->eval_every == 0 || step == total)) {
-            double top1, white, eval_started = cli_now();
+            double top1, white, rank, eval_started = cli_now();
             selfsup_whitening *fitted = NULL;
             rc = eval_knn(learner, plan->embed_grid, &eval, &eval_opts, &top1,
-                          &white, &fitted);
+                          &white, &rank, &fitted);
             if (rc != CLI_OK)
                 break;
             selfsup_whitening_destroy(whitening);
@@ -630,16 +634,16 @@ int cli_train_run(const cli_train_plan *plan)
             cli_metrics_write(&metrics,
                               "\"type\": \"eval\", \"step\": %lld, "
                               "\"epoch\": %lld, \"knn_top1\": %.6f, "
-                              "\"knn_white_top1\": %.6f, "
+                              "\"knn_white_top1\": %.6f, \"rankme\": %.3f, "
                               "\"knn_k\": %d, \"knn_t\": %g, "
                               "\"seconds\": %.1f",
                               (long long)step, (long long)epoch + 1, top1,
-                              white, plan->knn_k, (double)plan->knn_t,
+                              white, rank, plan->knn_k, (double)plan->knn_t,
                               cli_now() - started);
             printf("kNN top-1 after epoch %lld: %.2f%%, whitened %.2f%% "
-                   "(k = %d, T = %g)\n",
+                   "(k = %d, T = %g), effective rank %.1f\n",
                    (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,
-                   (double)plan->knn_t);
+                   (double)plan->knn_t, rank);
             rc = save_all(learner, plan, whitening);
             eval_s = cli_now() - eval_started;
             eval_spent += eval_s;

@@ -56,6 +56,16 @@ SELFSUP_API selfsup_status selfsup_knn_neighbors(const selfsup_tensor *database,
                                                  int k, int64_t *indices,
                                                  float *similarities);
 
+/* The effective rank of features (N, D), RankMe (Garrido et al., ICML
+ * 2023): exp of the entropy of the normalised singular values,
+ * exp(-sum_k p_k log p_k) with p_k = s_k / sum(s) + 1e-7 over the
+ * min(N, D) singular values of the features as given (not centred). From
+ * about 1 for collapsed embeddings up to min(N, D) when every direction
+ * carries the same weight; 0 for all-zero features. Computed in double
+ * (Gram matrix and eigenvalues), bitwise the same on any thread count. */
+SELFSUP_API selfsup_status
+selfsup_effective_rank(const selfsup_tensor *features, double *rank);
+
 /* The linear probe: multinomial logistic regression on frozen features,
  * each dimension standardised with the train set's mean and std, with an
  * L2 penalty weight_decay / 2 |W|^2, trained to convergence (max |gradient|

@@ -11,5 +11,6 @@ int main(void)
     suite_add_tcase(s, lbfgs_tcase());
     suite_add_tcase(s, npy_tcase());
     suite_add_tcase(s, npy_alloc_tcase());
+    suite_add_tcase(s, rankme_tcase());
     return ss_run_suite(s);
 }

@@ -10,5 +10,6 @@ TCase *probe_alloc_tcase(void);
 TCase *lbfgs_tcase(void);
 TCase *npy_tcase(void);
 TCase *npy_alloc_tcase(void);
+TCase *rankme_tcase(void);
 
 #endif
