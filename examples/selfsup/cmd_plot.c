@@ -18,6 +18,8 @@ static const struct {
     {"loss", "step", "loss", "training loss", 1},
     {"collapse", "step", "collapse_std", "std of normalised embeddings", 1},
     {"rankme", "eval", "rankme", "effective rank (RankMe)", 1},
+    {"margin", "step", "margin", "GroCo margin (min positive - max negative)",
+     1},
 };
 
 /* What --x names: the key and its scale. */
@@ -97,7 +99,7 @@ int cmd_plot(int argc, char **argv)
         CLI_TEXT("out", &out, NULL, "the SVG file to write"),
         CLI_TEXT("x", &x_name, "minutes", "minutes, steps or epochs"),
         CLI_TEXT("y", &y_name, "knn",
-                 "knn, knn_white, loss, collapse or rankme"),
+                 "knn, knn_white, loss, collapse, rankme or margin (GroCo)"),
         CLI_TEXT("labels", &labels_text, NULL,
                  "comma-separated legend labels, one per run (default: the "
                  "run directories' names)"),
@@ -137,7 +139,7 @@ int cmd_plot(int argc, char **argv)
         fprintf(stderr, "selfsup plot: --%s %s is not one of %s\n",
                 xi < 0 ? "x" : "y", xi < 0 ? x_name : y_name,
                 xi < 0 ? "minutes, steps, epochs"
-                       : "knn, knn_white, loss, collapse, rankme");
+                       : "knn, knn_white, loss, collapse, rankme, margin");
         return CLI_USAGE;
     }
     /* a step record's epoch is the epoch it is in, not a position */

@@ -603,16 +603,21 @@ int cli_train_run(const cli_train_plan *plan)
         }
         double dt = cli_now() - t0;
         step++;
-        double lr = NAN, collapse = NAN;
+        double lr = NAN, collapse = NAN, margin = NAN;
         selfsup_learner_diagnostic(learner, "lr", &lr);
         selfsup_learner_diagnostic(learner, "collapse_std", &collapse);
+        char extra[64] = ""; /* GroCo's health figure, when it has one */
+        if (selfsup_learner_diagnostic(learner, "margin", &margin) ==
+            SELFSUP_OK)
+            snprintf(extra, sizeof extra, "\"margin\": %.6f, ", margin);
         cli_metrics_write(&metrics,
                           "\"type\": \"step\", \"step\": %lld, \"epoch\": "
                           "%lld, \"loss\": %.6f, \"lr\": %.6g, "
-                          "\"collapse_std\": %.6f, \"images_per_s\": %.1f, "
+                          "\"collapse_std\": %.6f, %s\"images_per_s\": %.1f, "
                           "\"seconds\": %.1f",
                           (long long)step, (long long)epoch, (double)loss, lr,
-                          collapse, (double)batch / dt, cli_now() - started);
+                          collapse, extra, (double)batch / dt,
+                          cli_now() - started);
         cli_series_add(&loss_curve, (double)step, (double)loss);
         cli_progress_update(&progress, step - epoch * per_epoch, loss,
                             (double)batch / dt);

@@ -96,6 +96,9 @@ SELFSUP_API int selfsup_objective_max_views(const selfsup_objective *o);
  *                  hard_neg_sim mean cosine over the topk kept negatives
  *                  ordered      fraction of anchors whose positives all
  *                               rank above all their negatives
+ *                  margin       mean over anchors of the smallest positive
+ *                               minus the largest negative cosine (> 0:
+ *                               ordered with room; GroCo's health figure)
  * The count and the names do not depend on computes having run;
  * selfsup_objective_diagnostic gives SELFSUP_ERR_STATE before the first
  * successful compute and SELFSUP_ERR_INVALID_ARGUMENT for an unknown

@@ -118,7 +118,11 @@ typedef struct groco_ctx {
     double scale;             /* dL/d(anchor loss) = 1 / (views n) */
 } groco_ctx;
 
-/* One anchor (v, i): its loss and diagnostics into out[0..4], its
+/* What groco_anchor reports per anchor: loss, the sums of its positive,
+ * negative and hard-negative cosines, whether it is ordered, its margin. */
+enum { ANCHOR_OUT = 6 };
+
+/* One anchor (v, i): its loss and diagnostics into out[0..5], its
  * gradient into g (d) unless g is NULL. */
 static void groco_anchor(const groco_ctx *c, int v, int64_t i,
                          const float *sims, double *work, float *g, double *out)
@@ -164,6 +168,7 @@ static void groco_anchor(const groco_ctx *c, int v, int64_t i,
     out[2] = neg_all;
     out[3] = hard;
     out[4] = s[k] > s[k - 1] ? 1.0 : 0.0; /* min positive > max negative */
+    out[5] = s[k] - s[k - 1];             /* by how much, or how far not */
 
     /* values pass (lambda holds the relaxed sorted values, unused) */
     for (int64_t r = 0; r < w; r++)
@@ -225,7 +230,7 @@ static selfsup_status groco_compute(const selfsup_objective *o,
         selfsup__carve(&total, vn * (size_t)views * sizeof(double));
     size_t off_sims =
         selfsup__carve(&total, (size_t)n * (size_t)n * sizeof(float));
-    size_t off_out = selfsup__carve(&total, 5 * vn * sizeof(double));
+    size_t off_out = selfsup__carve(&total, ANCHOR_OUT * vn * sizeof(double));
     size_t off_work = selfsup__carve(
         &total, (size_t)threads * (size_t)per_thread * sizeof(double));
     char *base = selfsup__malloc(total);
@@ -291,7 +296,7 @@ static selfsup_status groco_compute(const selfsup_objective *o,
             for (int64_t i = 0; i < n; i++)
                 groco_anchor(&c, v, i, sims + i * n, mine,
                              r->grad ? r->grad[v] + i * d : NULL,
-                             out + 5 * ((int64_t)v * n + i));
+                             out + ANCHOR_OUT * ((int64_t)v * n + i));
         }
     }
     selfsup_sortnet_destroy(net);
@@ -299,28 +304,29 @@ static selfsup_status groco_compute(const selfsup_objective *o,
         selfsup__free(base);
         return st;
     }
-    double sum[5] = {0, 0, 0, 0, 0};
+    double sum[ANCHOR_OUT] = {0};
     for (size_t a = 0; a < vn; a++)
-        for (int q = 0; q < 5; q++)
-            sum[q] += out[5 * a + q];
+        for (int q = 0; q < ANCHOR_OUT; q++)
+            sum[q] += out[ANCHOR_OUT * a + q];
     selfsup__free(base);
     r->loss = sum[0] / (double)vn;
     r->diag[SELFSUP__OBJ_DIAG_OWN + 0] = sum[1] / ((double)vn * (views - 1));
     r->diag[SELFSUP__OBJ_DIAG_OWN + 1] = sum[2] / ((double)vn * (n - 1));
     r->diag[SELFSUP__OBJ_DIAG_OWN + 2] = sum[3] / ((double)vn * topk);
     r->diag[SELFSUP__OBJ_DIAG_OWN + 3] = sum[4] / (double)vn;
+    r->diag[SELFSUP__OBJ_DIAG_OWN + 4] = sum[5] / (double)vn;
     return SELFSUP_OK;
 }
 
 static const char *const groco_diag[] = {"pos_sim", "neg_sim", "hard_neg_sim",
-                                         "ordered"};
+                                         "ordered", "margin"};
 
 const selfsup__objective_kind selfsup__objective_groco = {
     .name = "groco",
     .min_views = 2,
     .max_views = SELFSUP__SORTNET_MAX_WIRES, /* narrowed by topk */
     .target = SELFSUP_TARGET_OPTIONAL,
-    .diag_count = 4,
+    .diag_count = 5,
     .diag_names = groco_diag,
     .configure = groco_configure,
     .check = groco_check,

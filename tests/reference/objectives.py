@@ -202,7 +202,7 @@ def groco(on, tg, opt, detach=True):
     if detach:
         t = [x.detach() for x in t]
     fn = lambda x: F.normalize(x, dim=1, eps=1e-12)
-    total, pos_all, neg_all, hard_all, ordered = 0, [], [], [], []
+    total, pos_all, neg_all, hard_all, ordered, margin = 0, [], [], [], [], []
     for v in range(V):
         a = fn(on[v])
         pos = torch.stack([(a * fn(t[w])).sum(1) for w in range(V) if w != v],
@@ -216,6 +216,7 @@ def groco(on, tg, opt, detach=True):
         neg = torch.flip(neg, dims=[1])
         hard_all.append(neg.flatten())
         ordered.append((pos[:, 0] > neg[:, -1]).to(DT))
+        margin.append(pos[:, 0] - neg[:, -1])
         s = torch.cat([neg, pos], dim=1)
         _, P = soft_sort(s, network, kind, steep)
         q = torch.clamp(P[:, :, topk:].sum(dim=2), 0, 1)
@@ -226,7 +227,8 @@ def groco(on, tg, opt, detach=True):
     return loss, {"pos_sim": torch.cat(pos_all).mean(),
                   "neg_sim": torch.cat(neg_all).mean(),
                   "hard_neg_sim": torch.cat(hard_all).mean(),
-                  "ordered": torch.cat(ordered).mean()}
+                  "ordered": torch.cat(ordered).mean(),
+                  "margin": torch.cat(margin).mean()}
 
 
 LOSSES = {"byol": byol, "simsiam": simsiam, "vicreg": vicreg,
