@@ -661,8 +661,8 @@ END_TEST
 START_TEST(networks_by_role)
 {
     static const char *const has[6] = {
-        "online.encoder online.projector online.predictor target.encoder "
-        "target.projector",
+        ("online.encoder online.projector online.predictor target.encoder "
+         "target.projector"),
         "online.encoder online.projector online.predictor",
         "online.encoder online.projector",
         "online.encoder online.projector",
