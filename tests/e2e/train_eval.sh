@@ -34,6 +34,21 @@ awk -v margin="$margin" '
         exit !(trained - random >= margin)
     }' "$out/eval.json"
 
+# The effective rank of every row's test features: above 1 (no collapse)
+# and at most the features' width (512 for the grid, 784 for pixels).
+awk '
+    {
+        for (i = 1; i <= NF; i++) {
+            if ($i == "\"rankme\":") trained = $(i + 1) + 0
+            if ($i == "\"pixels_rankme\":") pixels = $(i + 1) + 0
+        }
+    }
+    END {
+        printf "effective rank: trained %.1f of 512, pixels %.1f of 784\n",
+               trained, pixels
+        exit !(trained > 1 && trained <= 512 && pixels > 1 && pixels <= 784)
+    }' "$out/eval.json"
+
 # Raw [0, 1] pixels of the same 8192-image bank: 0.7207 in float64 numpy
 # (tests/reference/pixels_knn.py --limit 8192); float32 may flip a few ties.
 awk '
