@@ -809,6 +809,15 @@ void selfsup__encoder_state(const selfsup_encoder *e, const float **params,
     *buffer_count = e->g.buffer_floats;
 }
 
+void selfsup__encoder_table(const selfsup_encoder *e,
+                            const selfsup__param_info **table, int *n,
+                            int64_t *count)
+{
+    *table = e->g.params;
+    *n = e->g.n_params;
+    *count = e->g.param_floats;
+}
+
 void selfsup__encoder_params_changed(selfsup_encoder *e)
 {
     e->version++;

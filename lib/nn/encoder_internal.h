@@ -29,6 +29,11 @@ void selfsup__encoder_state(const selfsup_encoder *e, const float **params,
                             int64_t *param_count, const float **buffers,
                             int64_t *buffer_count);
 
+/* The parameter table and the parameter buffer's length, read-only. */
+void selfsup__encoder_table(const selfsup_encoder *e,
+                            const selfsup__param_info **table, int *n,
+                            int64_t *count);
+
 /* Call after writing parameter values directly (optimizer step, EMA,
  * checkpoint load): the layers' cached weight copies are refreshed on the
  * next forward. */

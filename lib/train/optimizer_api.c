@@ -25,14 +25,6 @@ static const char FORMAT_KEY[] = "optimizer/format";
 static const char FORMAT[] = "selfsup-optimizer-1";
 static const char PREFIX[] = "optim/";
 
-static void params_of(const selfsup_encoder *e, float **values, float **grads,
-                      int64_t *count, const selfsup__param_info **table, int *n)
-{
-    /* read-only here: create and the checks only look at the table */
-    selfsup__encoder_params((selfsup_encoder *)e, values, grads, count, table,
-                            n);
-}
-
 selfsup_status selfsup_optimizer_create(selfsup_optimizer **out,
                                         const char *spec,
                                         const selfsup_encoder *network)
@@ -41,11 +33,10 @@ selfsup_status selfsup_optimizer_create(selfsup_optimizer **out,
     SS_CHECK_NOT_NULL(out);
     SS_CHECK_NOT_NULL(spec);
     SS_CHECK_NOT_NULL(network);
-    float *values, *grads;
     int64_t count;
     const selfsup__param_info *table;
     int n;
-    params_of(network, &values, &grads, &count, &table, &n);
+    selfsup__encoder_table(network, &table, &n, &count);
     selfsup_optimizer *o = selfsup__calloc(1, sizeof *o);
     if (!o)
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
@@ -230,12 +221,14 @@ selfsup_status selfsup_encoder_ema_update(selfsup_encoder *target,
     SS_ENTRY();
     SS_CHECK_NOT_NULL(target);
     SS_CHECK_NOT_NULL(online);
-    float *tv, *tg, *ov, *og;
-    int64_t tcount, ocount;
+    float *tv, *tg;
+    const float *ov, *obuffers;
+    int64_t tcount, ocount, obuffer_count;
     const selfsup__param_info *ttable, *otable;
     int tn, on;
     selfsup__encoder_params(target, &tv, &tg, &tcount, &ttable, &tn);
-    params_of(online, &ov, &og, &ocount, &otable, &on);
+    selfsup__encoder_table(online, &otable, &on, &ocount);
+    selfsup__encoder_state(online, &ov, &ocount, &obuffers, &obuffer_count);
     int same = tn == on && tcount == ocount;
     for (int t = 0; same && t < tn; t++)
         same = strcmp(ttable[t].name, otable[t].name) == 0 &&
