@@ -144,23 +144,31 @@ static selfsup_status parse_spec(selfsup__spec *s, selfsup__graph *g,
                          s->name);
 }
 
+/* The graph, canonical spec and precision of spec; on failure g is freed. */
+static selfsup_status graph_of(const char *spec, const char *where,
+                               selfsup__graph *g, char *canon, size_t cap,
+                               int *bf16)
+{
+    selfsup__spec s;
+    memset(g, 0, sizeof *g);
+    *bf16 = 0;
+    selfsup_status st = selfsup__spec_parse(&s, spec, where);
+    if (st == SELFSUP_OK)
+        st = parse_spec(&s, g, canon, cap, bf16);
+    selfsup__spec_free(&s);
+    if (st != SELFSUP_OK)
+        selfsup__graph_free(g);
+    return st;
+}
+
 /* selfsup_encoder_create for the public call `where`. */
 static selfsup_status create_for(selfsup_encoder **out, const char *spec,
                                  uint64_t seed, const char *where)
 {
-    selfsup__spec s;
     selfsup__graph g;
-    memset(&g, 0, sizeof g);
     char canon[256];
-    int bf16 = 0;
-    selfsup_status st = selfsup__spec_parse(&s, spec, where);
-    if (st == SELFSUP_OK)
-        st = parse_spec(&s, &g, canon, sizeof canon, &bf16);
-    selfsup__spec_free(&s);
-    if (st != SELFSUP_OK) {
-        selfsup__graph_free(&g);
-        return st;
-    }
+    int bf16;
+    SS_TRY(graph_of(spec, where, &g, canon, sizeof canon, &bf16));
     selfsup_encoder *e;
     SS_TRY(encoder_alloc(&e, &g, canon, bf16 ? dnnl_bf16 : dnnl_f32));
     selfsup__init_params(&e->g, e->params, e->buffers, seed);
@@ -170,17 +178,12 @@ static selfsup_status create_for(selfsup_encoder **out, const char *spec,
 
 selfsup_status selfsup__encoder_spec_check(const char *spec, const char *where)
 {
-    selfsup__spec s;
     selfsup__graph g;
-    memset(&g, 0, sizeof g);
     char canon[256];
-    int bf16 = 0;
-    selfsup_status st = selfsup__spec_parse(&s, spec, where);
-    if (st == SELFSUP_OK)
-        st = parse_spec(&s, &g, canon, sizeof canon, &bf16);
-    selfsup__spec_free(&s);
+    int bf16;
+    SS_TRY(graph_of(spec, where, &g, canon, sizeof canon, &bf16));
     selfsup__graph_free(&g);
-    return st;
+    return SELFSUP_OK;
 }
 
 selfsup_status selfsup_encoder_create(selfsup_encoder **out, const char *spec,
