@@ -17,6 +17,12 @@ selfsup_require(dnnl_FOUND
 find_package(ZLIB QUIET)
 selfsup_require(ZLIB_FOUND "zlib" zlib1g-dev)
 
+# Image collections: PNG and JPEG decoding (lib/data/decode_*.c).
+find_package(PNG QUIET)
+selfsup_require(PNG_FOUND "libpng" libpng-dev)
+find_package(JPEG QUIET)
+selfsup_require(JPEG_FOUND "libjpeg (libjpeg-turbo)" libjpeg62-turbo-dev)
+
 find_package(OpenMP QUIET COMPONENTS C)
 selfsup_require(OpenMP_C_FOUND "OpenMP for C"
   "gcc (libgomp), or libomp-dev for clang")

@@ -8,7 +8,7 @@
 # provides the omp.h it compiles with (the omp_* calls the library makes are
 # the same functions in both runtimes; only libgomp is linked).
 set -eu
-packages="cmake make gcc pkg-config libdnnl-dev ocl-icd-opencl-dev check zlib1g-dev
+packages="cmake make gcc pkg-config libdnnl-dev ocl-icd-opencl-dev check zlib1g-dev libpng-dev libjpeg62-turbo-dev
           abigail-tools binutils clang libclang-rt-14-dev libomp-14-dev
           dataset-fashion-mnist"
 missing=""

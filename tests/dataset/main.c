@@ -77,5 +77,6 @@ int main(void)
     suite_add_tcase(s, dataset_tcase());
     suite_add_tcase(s, loader_tcase());
     suite_add_tcase(s, loader_alloc_tcase());
+    suite_add_tcase(s, image_tcase());
     return ss_run_suite(s);
 }

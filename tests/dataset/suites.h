@@ -10,6 +10,7 @@ TCase *idx_malformed_tcase(void);
 TCase *dataset_tcase(void);
 TCase *loader_tcase(void);
 TCase *loader_alloc_tcase(void);
+TCase *image_tcase(void);
 
 /* A fresh empty directory for the files a test writes; removed with
  * everything in it by scratch_dir_remove. */
