@@ -54,16 +54,51 @@ selfsup_status selfsup__spec_parse(selfsup__spec *s, const char *text,
         return SELFSUP_OK;
     char *rest = colon + 1;
     for (;;) {
-        char *comma = strchr(rest, ',');
-        if (comma)
-            *comma = '\0';
         char *eq = strchr(rest, '=');
-        if (!eq)
+        char *comma = strchr(rest, ',');
+        if (!eq || (comma && comma < eq)) {
+            if (comma)
+                *comma = '\0';
             return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
-                                 "spec \"%s\": \"%s\" is not key=value",
-                                 text, trim(rest));
+                                 "spec \"%s\": \"%s\" is not key=value", text,
+                                 trim(rest));
+        }
         *eq = '\0';
-        char *key = trim(rest), *value = trim(eq + 1);
+        char *key = trim(rest), *value, *next;
+        char *v = eq + 1;
+        while (isspace((unsigned char)*v))
+            v++;
+        if (*v == '"') {
+            /* a quoted value may hold commas (a path): \" and \\ escape */
+            char *r = v + 1, *w = v + 1;
+            value = w;
+            while (*r && *r != '"') {
+                if (*r == '\\' && (r[1] == '"' || r[1] == '\\'))
+                    r++;
+                *w++ = *r++;
+            }
+            if (*r != '"')
+                return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                     "spec \"%s\": key \"%s\" has an "
+                                     "unterminated quoted value",
+                                     text, key);
+            r++;
+            *w = '\0';
+            while (isspace((unsigned char)*r))
+                r++;
+            if (*r && *r != ',')
+                return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                     "spec \"%s\": key \"%s\" has text "
+                                     "after its quoted value",
+                                     text, key);
+            next = *r ? r + 1 : NULL;
+        } else {
+            comma = strchr(v, ',');
+            if (comma)
+                *comma = '\0';
+            value = trim(v);
+            next = comma ? comma + 1 : NULL;
+        }
         if (!is_identifier(key) || !*value)
             return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
                                  "spec \"%s\": key \"%s\" or its value is "
@@ -81,9 +116,9 @@ selfsup_status selfsup__spec_parse(selfsup__spec *s, const char *text,
         s->keys[s->count] = key;
         s->values[s->count] = value;
         s->count++;
-        if (!comma)
+        if (!next)
             break;
-        rest = comma + 1;
+        rest = next;
     }
     return SELFSUP_OK;
 }
@@ -119,15 +154,15 @@ selfsup_status selfsup__spec_double(selfsup__spec *s, const char *key,
     double v = strtod(text, &end);
     if (*end || errno == ERANGE || !isfinite(v))
         return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                             "%s: %s = \"%s\" is not a finite number",
-                             s->name, key, text);
+                             "%s: %s = \"%s\" is not a finite number", s->name,
+                             key, text);
     int below = (flags & SS_SPEC_OPEN_LO) ? !(v > lo) : !(v >= lo);
     int above = (flags & SS_SPEC_OPEN_HI) ? !(v < hi) : !(v <= hi);
     if (below || above)
         return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                             "%s: %s = %g is outside %c%g, %g%c", s->name,
-                             key, v, (flags & SS_SPEC_OPEN_LO) ? '(' : '[',
-                             lo, hi, (flags & SS_SPEC_OPEN_HI) ? ')' : ']');
+                             "%s: %s = %g is outside %c%g, %g%c", s->name, key,
+                             v, (flags & SS_SPEC_OPEN_LO) ? '(' : '[', lo, hi,
+                             (flags & SS_SPEC_OPEN_HI) ? ')' : ']');
     *value = v;
     return SELFSUP_OK;
 }
@@ -143,21 +178,19 @@ selfsup_status selfsup__spec_int(selfsup__spec *s, const char *key, long lo,
     long v = strtol(text, &end, 10);
     if (*end || errno == ERANGE)
         return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                             "%s: %s = \"%s\" is not an integer", s->name,
-                             key, text);
+                             "%s: %s = \"%s\" is not an integer", s->name, key,
+                             text);
     if (v < lo || v > hi)
         return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                             "%s: %s = %ld is outside [%ld, %ld]", s->name,
-                             key, v, lo, hi);
+                             "%s: %s = %ld is outside [%ld, %ld]", s->name, key,
+                             v, lo, hi);
     *value = v;
     return SELFSUP_OK;
 }
 
-selfsup_status selfsup__spec_bool(selfsup__spec *s, const char *key,
-                                  int *value)
+selfsup_status selfsup__spec_bool(selfsup__spec *s, const char *key, int *value)
 {
-    static const char *const names[] = {"0", "1", "false", "true", "no",
-                                        "yes"};
+    static const char *const names[] = {"0", "1", "false", "true", "no", "yes"};
     int index = -1;
     SS_TRY(selfsup__spec_choice(s, key, names, 6, &index));
     if (index >= 0)
@@ -184,8 +217,8 @@ selfsup_status selfsup__spec_choice(selfsup__spec *s, const char *key,
                  choices[i]);
     }
     return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                         "%s: %s = \"%s\" is not one of %s", s->name, key,
-                         text, list);
+                         "%s: %s = \"%s\" is not one of %s", s->name, key, text,
+                         list);
 }
 
 selfsup_status selfsup__spec_string(selfsup__spec *s, const char *key,
@@ -209,9 +242,8 @@ selfsup_status selfsup__spec_finish(const selfsup__spec *s)
                      s->known[k]);
         }
         return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, s->where,
-                             "%s: unknown key \"%s\" (known keys: %s)",
-                             s->name, s->keys[i],
-                             s->known_count ? list : "none");
+                             "%s: unknown key \"%s\" (known keys: %s)", s->name,
+                             s->keys[i], s->known_count ? list : "none");
     }
     return SELFSUP_OK;
 }

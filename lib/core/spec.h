@@ -1,7 +1,9 @@
 /* Internal: the spec-string grammar every module shares,
  *     name | name:key=value,key=value,...
  * e.g. "groco:topk=10,network=bitonic" or "resnet18:width=16,in_channels=1".
- * Spaces around names, keys and values are ignored. Readers take each key
+ * Spaces around names, keys and values are ignored. A value in double
+ * quotes may hold commas and spaces (a path: path="a, b"); inside the
+ * quotes \" is a quote and \\ a backslash. Readers take each key
  * they know (a key left out keeps the caller's default); selfsup__spec_finish
  * then refuses any key nobody took, naming it and the keys that exist. */
 #ifndef SELFSUP_CORE_SPEC_H

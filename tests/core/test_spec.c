@@ -5,8 +5,9 @@
 START_TEST(parses_name_and_keys)
 {
     selfsup__spec s;
-    ss_assert_ok(selfsup__spec_parse(&s, " groco : topk=5, network = bitonic,"
-                                         "steepness=2.5,flag=yes",
+    ss_assert_ok(selfsup__spec_parse(&s,
+                                     " groco : topk=5, network = bitonic,"
+                                     "steepness=2.5,flag=yes",
                                      "here"));
     ck_assert_str_eq(s.name, "groco");
     long topk = 10;
@@ -15,8 +16,8 @@ START_TEST(parses_name_and_keys)
     const char *relax = "cauchy";
     static const char *const nets[] = {"odd_even", "bitonic"};
     ss_assert_ok(selfsup__spec_int(&s, "topk", 1, 100, &topk));
-    ss_assert_ok(selfsup__spec_double(&s, "steepness", 0, 1e6,
-                                      SS_SPEC_OPEN_LO, &steep));
+    ss_assert_ok(
+        selfsup__spec_double(&s, "steepness", 0, 1e6, SS_SPEC_OPEN_LO, &steep));
     ss_assert_ok(selfsup__spec_choice(&s, "network", nets, 2, &net));
     ss_assert_ok(selfsup__spec_string(&s, "relax", &relax));
     ss_assert_ok(selfsup__spec_bool(&s, "flag", &flag));
@@ -32,6 +33,28 @@ START_TEST(parses_name_and_keys)
     ck_assert_str_eq(s.name, "byol");
     ck_assert_int_eq(s.count, 0);
     ss_assert_ok(selfsup__spec_finish(&s));
+    selfsup__spec_free(&s);
+}
+END_TEST
+
+/* Quoted values keep commas, spaces and colons; \" and \\ escape. */
+START_TEST(quoted_values)
+{
+    selfsup__spec s;
+    ss_assert_ok(selfsup__spec_parse(
+        &s, "folder: path = \" my photos, 2024: \\\"best\\\" \\\\ \" ,size=64",
+        "here"));
+    const char *path = NULL;
+    long size = 0;
+    ss_assert_ok(selfsup__spec_string(&s, "path", &path));
+    ss_assert_ok(selfsup__spec_int(&s, "size", 1, 1000, &size));
+    ss_assert_ok(selfsup__spec_finish(&s));
+    ck_assert_str_eq(path, " my photos, 2024: \"best\" \\ ");
+    ck_assert_int_eq(size, 64);
+    selfsup__spec_free(&s);
+    ss_assert_ok(selfsup__spec_parse(&s, "x:a=\"1,2\"", "here"));
+    ck_assert_int_eq(s.count, 1);
+    ck_assert_str_eq(s.values[0], "1,2");
     selfsup__spec_free(&s);
 }
 END_TEST
@@ -55,6 +78,9 @@ START_TEST(malformed_specs_are_refused)
     expect_parse_error("x:a=1,,b=2", "is not key=value");
     expect_parse_error("x:a=1,a=2", "\"a\" given twice");
     expect_parse_error(NULL, "spec is NULL");
+    expect_parse_error("x:a=\"1,2", "unterminated quoted value");
+    expect_parse_error("x:a=\"1\"2,b=3", "text after its quoted value");
+    expect_parse_error("x:a=\"\"", "key \"a\" or its value is empty");
 }
 END_TEST
 
@@ -81,7 +107,8 @@ START_TEST(values_are_range_checked)
 
     ss_assert_ok(selfsup__spec_parse(&s, "m:k=12abc,b=maybe", "f"));
     ss_assert_fails(selfsup__spec_int(&s, "k", 0, 99, &k),
-                    SELFSUP_ERR_INVALID_ARGUMENT, "\"12abc\" is not an integer");
+                    SELFSUP_ERR_INVALID_ARGUMENT,
+                    "\"12abc\" is not an integer");
     ss_assert_fails(selfsup__spec_bool(&s, "b", &c),
                     SELFSUP_ERR_INVALID_ARGUMENT, "b = \"maybe\"");
     selfsup__spec_free(&s);
@@ -93,6 +120,7 @@ TCase *spec_tcase(void)
     TCase *tc = tcase_create("spec");
     tcase_add_test(tc, parses_name_and_keys);
     tcase_add_test(tc, malformed_specs_are_refused);
+    tcase_add_test(tc, quoted_values);
     tcase_add_test(tc, values_are_range_checked);
     return tc;
 }
