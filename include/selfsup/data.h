@@ -38,6 +38,52 @@ SELFSUP_API selfsup_status selfsup_dataset_open_idx(selfsup_dataset **out,
 SELFSUP_API selfsup_status selfsup_dataset_open_fashion_mnist(
     selfsup_dataset **out, const char *dir, const char *split);
 
+/* Called as a collection decodes: done of total images, on the thread
+ * that called selfsup_dataset_open. */
+typedef void (*selfsup_progress_fn)(void *user, int64_t done, int64_t total);
+
+/* Opens an image collection, decoded once into memory as size x size x
+ * channels bytes per image (docs/data.md has the details):
+ *
+ *   auto:path=P      what P holds: a list file when P is a file; in a
+ *                    folder, Fashion-MNIST IDX files (idx), CIFAR binary
+ *                    batches (cifar10, cifar100, also in the archives'
+ *                    cifar-10-batches-bin/ and cifar-100-binary/), else
+ *                    image files (folder)
+ *   folder:path=DIR  an ImageFolder (DIR/<class>/.../<image>, classes
+ *                    sorted by name) or a flat folder of images
+ *                    (unlabelled); with DIR/train and DIR/test (or val)
+ *                    folders, split picks one and both share the classes
+ *   list:path=FILE   a path a line (relative to FILE's folder), each
+ *                    optionally followed by a tab and an integer label
+ *   cifar10:path=DIR, cifar100:path=DIR   the binary version's batches
+ *   idx:path=DIR     Fashion-MNIST's four IDX files (as
+ *                    selfsup_dataset_open_fashion_mnist)
+ *
+ * with the keys, where they apply:
+ *   size       (32; CIFAR 32)  the side images are resized to: shorter
+ *              side to size (PIL's antialiased bilinear), centre crop
+ *   channels   (3)   1 (gray, ITU-R 601-2 luma) or 3 (RGB)
+ *   background (255) the gray level alpha is composited over
+ *   max_pixels (2^28) images with more pixels are refused unread
+ *   skip_bad   (0)   1: a file that cannot be read or decoded is left out
+ *              and listed (selfsup_dataset_skipped) instead of failing
+ *   layout     (auto) folder: classes | flat | auto
+ *   labels     (fine) cifar100: fine | coarse
+ *
+ * Values holding commas go in double quotes (path="my photos, 2024").
+ * Images are PNG (every colour type and depth) and JPEG (baseline and
+ * progressive, gray and YCbCr; CMYK refused), recognised by their bytes,
+ * in files named *.png, *.jpg or *.jpeg; EXIF orientation is not applied.
+ * split: "train" (NULL) or "test". A damaged file fails the call with
+ * SELFSUP_ERR_CORRUPT (or _IO, _UNSUPPORTED) naming it, unless skip_bad.
+ * progress may be NULL. */
+SELFSUP_API selfsup_status selfsup_dataset_open(selfsup_dataset **out,
+                                                const char *spec,
+                                                const char *split,
+                                                selfsup_progress_fn progress,
+                                                void *user);
+
 /* count images of height x width x channels bytes at pixels (HWC), with
  * labels (count values) or NULL. copy = 0 borrows both arrays, which must
  * then outlive the dataset and stay unchanged; copy = 1 copies them. */
@@ -46,6 +92,24 @@ SELFSUP_API selfsup_status selfsup_dataset_from_memory(
     int width, int channels, const int32_t *labels, int copy);
 
 SELFSUP_API void selfsup_dataset_destroy(selfsup_dataset *d);
+
+/* The file image index came from (a collection's path as found), or NULL
+ * when the dataset was not made from files (IDX, CIFAR, memory) or index
+ * is out of range. Valid as long as the dataset. */
+SELFSUP_API const char *selfsup_dataset_source(const selfsup_dataset *d,
+                                               int64_t index);
+
+/* The number of classes (1 + the largest label, or the class folders of a
+ * folder collection); 0 without labels. */
+SELFSUP_API int selfsup_dataset_class_count(const selfsup_dataset *d);
+/* Class k's folder name, or NULL when the classes have no names. */
+SELFSUP_API const char *selfsup_dataset_class_name(const selfsup_dataset *d,
+                                                   int k);
+
+/* Files skip_bad left out, and each as "path: reason". */
+SELFSUP_API int64_t selfsup_dataset_skipped_count(const selfsup_dataset *d);
+SELFSUP_API const char *selfsup_dataset_skipped(const selfsup_dataset *d,
+                                                int64_t i);
 
 /* The number of images, their height, width and channels; 0 for NULL. */
 SELFSUP_API int64_t selfsup_dataset_count(const selfsup_dataset *d);

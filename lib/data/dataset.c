@@ -11,10 +11,16 @@
 #include "core/tensor_impl.h"
 #include "core/threads.h"
 
-/* Per-channel mean and population std of the pixels / 255, through one
+/* The class count when labels are unnamed, and the per-channel mean and
+ * population std of the pixels / 255, through one
  * histogram per channel (exact counts, then double arithmetic). */
 static void compute_stats(selfsup_dataset *d)
 {
+    /* labels without names: the classes are 0 .. the largest label */
+    if (d->labels && !d->classes)
+        for (int64_t i = 0; i < d->count; i++)
+            if (d->labels[i] >= d->n_classes)
+                d->n_classes = d->labels[i] + 1;
     int c = d->channels;
     uint64_t hist[3][256];
     memset(hist, 0, sizeof hist);
@@ -246,13 +252,89 @@ selfsup_status selfsup_dataset_open_fashion_mnist(selfsup_dataset **out,
     return dataset_from_idx(out, &img, images, &lab, labels, __func__);
 }
 
+static void free_strings(char **s, int64_t n)
+{
+    for (int64_t i = 0; s && i < n; i++)
+        selfsup__free(s[i]);
+    selfsup__free(s);
+}
+
 void selfsup_dataset_destroy(selfsup_dataset *d)
 {
     if (!d)
         return;
     selfsup__free(d->owned_pixels);
     selfsup__free(d->owned_labels);
+    free_strings(d->sources, d->sources ? d->count : 0);
+    free_strings(d->classes, d->n_classes);
+    free_strings(d->skipped, d->n_skipped);
     selfsup__free(d);
+}
+
+selfsup_status selfsup__dataset_adopt(selfsup_dataset **out, uint8_t *pixels,
+                                      int64_t count, int size, int channels,
+                                      int32_t *labels, selfsup__collection *c)
+{
+    selfsup_dataset *d = selfsup__calloc(1, sizeof *d);
+    if (!d) {
+        selfsup__free(pixels);
+        selfsup__free(labels);
+        if (c)
+            selfsup__collection_free(c);
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate the dataset");
+    }
+    d->count = count;
+    d->height = d->width = size;
+    d->channels = channels;
+    d->pixels = d->owned_pixels = pixels;
+    d->labels = d->owned_labels = labels;
+    if (c) {
+        /* the collection's paths are exactly the kept images' */
+        d->sources = c->paths;
+        d->classes = c->classes;
+        d->n_classes = c->n_classes;
+        d->skipped = c->skipped;
+        d->n_skipped = c->n_skipped;
+        c->paths = c->classes = c->skipped = NULL;
+        c->count = c->n_skipped = 0;
+        c->n_classes = 0;
+        selfsup__collection_free(c);
+    }
+    compute_stats(d);
+    *out = d;
+    return SELFSUP_OK;
+}
+
+const char *selfsup_dataset_source(const selfsup_dataset *d, int64_t index)
+{
+    if (!d || !d->sources || index < 0 || index >= d->count)
+        return NULL;
+    return d->sources[index];
+}
+
+int selfsup_dataset_class_count(const selfsup_dataset *d)
+{
+    return d && d->labels ? d->n_classes : 0;
+}
+
+const char *selfsup_dataset_class_name(const selfsup_dataset *d, int k)
+{
+    if (!d || !d->classes || k < 0 || k >= d->n_classes)
+        return NULL;
+    return d->classes[k];
+}
+
+int64_t selfsup_dataset_skipped_count(const selfsup_dataset *d)
+{
+    return d ? d->n_skipped : 0;
+}
+
+const char *selfsup_dataset_skipped(const selfsup_dataset *d, int64_t i)
+{
+    if (!d || i < 0 || i >= d->n_skipped)
+        return NULL;
+    return d->skipped[i];
 }
 
 int64_t selfsup_dataset_count(const selfsup_dataset *d)

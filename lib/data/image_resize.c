@@ -177,3 +177,10 @@ void selfsup__resizer_finish(const selfsup__resizer *r, uint8_t *out)
         out[i] = x <= 0 ? 0 : x >= 255 ? 255 : (uint8_t)x;
     }
 }
+
+void selfsup__resizer_reset(selfsup__resizer *r)
+{
+    memset(r->acc, 0, (size_t)r->size * r->size * r->channels * sizeof *r->acc);
+    r->next_row = 0;
+    r->first_live = 0;
+}

@@ -37,6 +37,9 @@ void selfsup__resizer_push_row(selfsup__resizer *r, const uint8_t *row);
  * 0..255. Rows never pushed count as zero. */
 void selfsup__resizer_finish(const selfsup__resizer *r, uint8_t *out);
 
+/* Ready for the next image of the same size. */
+void selfsup__resizer_reset(selfsup__resizer *r);
+
 /* The resized (uncropped) side for a side `side` of an image whose shorter
  * side is `shorter`: size itself for the shorter side. */
 int selfsup__resize_scaled_side(int side, int shorter, int size);

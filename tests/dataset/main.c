@@ -78,5 +78,6 @@ int main(void)
     suite_add_tcase(s, loader_tcase());
     suite_add_tcase(s, loader_alloc_tcase());
     suite_add_tcase(s, image_tcase());
+    suite_add_tcase(s, collection_tcase());
     return ss_run_suite(s);
 }

@@ -11,6 +11,7 @@ TCase *dataset_tcase(void);
 TCase *loader_tcase(void);
 TCase *loader_alloc_tcase(void);
 TCase *image_tcase(void);
+TCase *collection_tcase(void);
 
 /* A fresh empty directory for the files a test writes; removed with
  * everything in it by scratch_dir_remove. */
