@@ -64,12 +64,12 @@ SELFSUP_API selfsup_status selfsup_augment_apply(const selfsup_augment *a,
 
 /* The views of a method: one pipeline per view (the typedef is in data.h).
  *
- * recipe: a preset, "byol", "simclr", "simsiam", "vicreg", "fmnist" or
- * "fmnist-light" (docs/augmentation.md lists their pipelines), or pipeline
- * specs separated by ';', one per view. A recipe with fewer pipelines than
- * n_views cycles them; n_views = 0 takes one view per pipeline (2 for byol,
- * vicreg, fmnist and fmnist-light, 1 for simclr and simsiam, which use the
- * same pipeline twice).
+ * recipe: a preset, "byol", "simclr", "simsiam", "vicreg", "fmnist",
+ * "fmnist-light", "rgb32", "rgb64" or "rgb96" (docs/augmentation.md lists
+ * their pipelines), or pipeline specs separated by ';', one per view. A
+ * recipe with fewer pipelines than n_views cycles them; n_views = 0 takes
+ * one view per pipeline (2 for byol, vicreg, the fmnist and rgb presets, 1
+ * for simclr and simsiam, which use the same pipeline twice).
  * out_size: the side of every view (crops without size= produce it; a
  * pipeline that ends at another size is refused). */
 SELFSUP_API selfsup_status selfsup_views_create(selfsup_views **out,

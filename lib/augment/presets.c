@@ -67,6 +67,24 @@ static const preset PRESETS[] = {
       "crop:size=%d,scale=0.9-1.0|flip:p=0.5|"
       "jitter:brightness=0.4,contrast=0.4,p=0.8|"
       "blur:sigma=0.1-1.0,p=0.1|solarize:threshold=0.5,p=0.2|normalize"}},
+    /* RGB collections (selfsup_dataset_open), after the CIFAR and STL
+     * recipes of solo-learn and lightly: BYOL's crops, jitter and
+     * grayscale with solarisation on the second view; no blur at 32 and
+     * 64 pixels, where a 3-pixel kernel erases what little texture there
+     * is; BYOL's blur at 96 (STL-10). */
+    {"rgb32",
+     2,
+     {BYOL_COMMON "normalize",
+      BYOL_COMMON "solarize:threshold=0.5,p=0.2|normalize"}},
+    {"rgb64",
+     2,
+     {BYOL_COMMON "normalize",
+      BYOL_COMMON "solarize:threshold=0.5,p=0.2|normalize"}},
+    {"rgb96",
+     2,
+     {BYOL_COMMON "blur:sigma=0.1-2.0,p=1.0|normalize",
+      BYOL_COMMON "blur:sigma=0.1-2.0,p=0.1|solarize:threshold=0.5,p=0.2|"
+                  "normalize"}},
 };
 enum { PRESET_COUNT = sizeof PRESETS / sizeof PRESETS[0] };
 

@@ -68,10 +68,10 @@ START_TEST(presets_and_recipes)
     ck_assert_str_ne(selfsup_views_spec(v, 0), selfsup_views_spec(v, 1));
     ck_assert_ptr_nonnull(strstr(selfsup_views_spec(v, 4), "crop:size=32"));
     selfsup_views_destroy(v);
-    const char *presets[] = {"simclr", "simsiam", "vicreg", "fmnist",
-                             "fmnist-light"};
-    const int counts[] = {1, 1, 2, 2, 2};
-    for (int i = 0; i < 5; i++) {
+    const char *presets[] = {"simclr",       "simsiam", "vicreg", "fmnist",
+                             "fmnist-light", "rgb32",   "rgb64",  "rgb96"};
+    const int counts[] = {1, 1, 2, 2, 2, 2, 2, 2};
+    for (int i = 0; i < 8; i++) {
         v = views(presets[i], 0, 28);
         ck_assert_int_eq(selfsup_views_count(v), counts[i]);
         selfsup_views_destroy(v);
@@ -92,6 +92,21 @@ START_TEST(presets_and_recipes)
     }
     selfsup_views_destroy(light);
     selfsup_views_destroy(v);
+    /* rgb32 and rgb64 are byol without its blur; rgb96 is byol */
+    selfsup_views *byol = views("byol", 2, 32);
+    v = views("rgb32", 2, 32);
+    for (int k = 0; k < 2; k++) {
+        ck_assert_ptr_null(strstr(selfsup_views_spec(v, k), "blur"));
+        ck_assert_ptr_nonnull(
+            strstr(selfsup_views_spec(v, k), "saturation=0.2,hue=0.1"));
+    }
+    ck_assert_ptr_nonnull(strstr(selfsup_views_spec(v, 1), "solarize"));
+    selfsup_views_destroy(v);
+    v = views("rgb96", 2, 32);
+    for (int k = 0; k < 2; k++)
+        ck_assert_str_eq(selfsup_views_spec(v, k), selfsup_views_spec(byol, k));
+    selfsup_views_destroy(v);
+    selfsup_views_destroy(byol);
     v = views("crop:size=16|flip;crop:size=16,scale=0.5-1.0", 3, 16);
     ck_assert_str_eq(selfsup_views_spec(v, 0), "crop:size=16|flip");
     ck_assert_str_eq(selfsup_views_spec(v, 1), "crop:size=16,scale=0.5-1.0");
