@@ -58,9 +58,30 @@ typedef struct cli_option {
  * library's default directory unless given) and the thread count. */
 #define CLI_OPTION_DATA(field)                                                 \
     CLI_TEXT("data", (field), SELFSUP_FASHION_MNIST_DIR,                       \
-             "directory of the Fashion-MNIST IDX files")
+             "the images: a folder (Fashion-MNIST IDX files, CIFAR "           \
+             "batches, an ImageFolder or a flat folder of PNG/JPEG), a "       \
+             "list file, or a dataset spec (folder:path=DIR,size=64)")
+#define CLI_OPTION_SKIP_BAD(field)                                             \
+    CLI_FLAG("skip-bad", (field),                                              \
+             "leave out images that cannot be read or decoded, with a "        \
+             "warning for each, instead of stopping")
 #define CLI_OPTION_THREADS(field)                                              \
     CLI_INT("threads", (field), "0", 0, 4096, "threads (0: all processors)")
+
+/* Opens split ("train" or "test") of --data: a path is detected
+ * (auto:path=...), anything else is taken as a dataset spec; prints
+ * progress while a collection decodes and a warning per skipped file. */
+int cli_open_data(const char *data, const char *split, bool skip_bad,
+                  selfsup_dataset **out);
+
+/* Whether --data has a test split for the kNN monitor and eval: IDX and
+ * CIFAR folders, folders with train/ and test/ (or val/); a spec is
+ * assumed to. */
+bool cli_data_has_test_split(const char *data);
+
+/* The view preset --augment auto picks for d: fmnist for one channel,
+ * rgb32 / rgb64 / rgb96 by side for three. */
+const char *cli_auto_augment(const selfsup_dataset *d);
 
 /* Applies a --threads value (0 leaves the library's default); false after
  * printing the error. */

@@ -55,13 +55,13 @@ int cli_dataset_head(const selfsup_dataset *d, int64_t limit,
     return s == SELFSUP_OK ? CLI_OK : cli_fail("--limit", s);
 }
 
-int cli_eval_data_open(cli_eval_data *d, const char *dir, int64_t limit)
+int cli_eval_data_open(cli_eval_data *d, const char *data, bool skip_bad,
+                       int64_t limit)
 {
     memset(d, 0, sizeof *d);
-    selfsup_status s =
-        selfsup_dataset_open_fashion_mnist(&d->train, dir, "train");
-    if (s != SELFSUP_OK)
-        return cli_fail("opening the train split", s);
+    int opened = cli_open_data(data, "train", skip_bad, &d->train);
+    if (opened != CLI_OK)
+        return opened;
     if (limit > 0 && limit < selfsup_dataset_count(d->train)) {
         selfsup_dataset *head;
         int rc = cli_dataset_head(d->train, limit, &head);
@@ -70,9 +70,8 @@ int cli_eval_data_open(cli_eval_data *d, const char *dir, int64_t limit)
         selfsup_dataset_destroy(d->train);
         d->train = head;
     }
-    s = selfsup_dataset_open_fashion_mnist(&d->test, dir, "test");
-    if (s != SELFSUP_OK)
-        return cli_fail("opening the test split", s);
+    if ((opened = cli_open_data(data, "test", skip_bad, &d->test)) != CLI_OK)
+        return opened;
     if (!selfsup_dataset_has_labels(d->train) ||
         !selfsup_dataset_has_labels(d->test)) {
         fprintf(stderr, "selfsup: evaluation needs labels\n");
@@ -89,7 +88,7 @@ int cli_eval_data_open(cli_eval_data *d, const char *dir, int64_t limit)
     for (int64_t i = 0; i < selfsup_dataset_count(d->test); i++)
         if (d->test_labels[i] + 1 > d->n_classes)
             d->n_classes = d->test_labels[i] + 1;
-    s = selfsup_dataset_stats(d->train, d->mean, d->std);
+    selfsup_status s = selfsup_dataset_stats(d->train, d->mean, d->std);
     return s == SELFSUP_OK ? CLI_OK : cli_fail("dataset statistics", s);
 }
 

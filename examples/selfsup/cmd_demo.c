@@ -33,7 +33,7 @@ int cmd_demo(int argc, char **argv)
     printf("libselfsup %s demo: training %s for %g minutes on %d threads\n",
            selfsup_version_string(), plan.method, minutes,
            selfsup_get_num_threads());
-    plan.augment = "fmnist";
+    plan.augment = "auto";
     plan.batch = CLI_DEFAULT_BATCH;
     plan.views = CLI_DEFAULT_VIEWS;
     plan.epochs = 1;
@@ -54,7 +54,7 @@ int cmd_demo(int argc, char **argv)
     if (s != SELFSUP_OK)
         return cli_fail("loading the trained encoder", s);
     cli_eval_data data;
-    rc = cli_eval_data_open(&data, plan.data, 0);
+    rc = cli_eval_data_open(&data, plan.data, false, 0);
     cli_eval_options o = {CLI_DEFAULT_KNN_K, (float)CLI_DEFAULT_KNN_T, true,
                           true};
     cli_eval_row rows[4];

@@ -8,12 +8,14 @@ int cmd_eval(int argc, char **argv)
 {
     const char *checkpoint = NULL, *data_dir = NULL;
     bool json = false, no_probe = false, no_baselines = false;
+    bool skip_bad = false;
     int64_t k = 0, limit = 0, threads = 0;
     double t = 0;
     cli_option opts[] = {
         CLI_TEXT("checkpoint", &checkpoint, NULL,
                  "a checkpoint or encoder export"),
         CLI_OPTION_DATA(&data_dir),
+        CLI_OPTION_SKIP_BAD(&skip_bad),
         CLI_FLAG("json", &json, "print one JSON object instead of a table"),
         CLI_INT("knn-k", &k, CLI_STR(CLI_DEFAULT_KNN_K), 1, 100000,
                 "neighbours"),
@@ -46,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     if (s != SELFSUP_OK)
         return cli_fail("loading the encoder", s);
     cli_eval_data data;
-    rc = cli_eval_data_open(&data, data_dir, limit);
+    rc = cli_eval_data_open(&data, data_dir, skip_bad, limit);
     cli_eval_options o = {(int)k, (float)t, !no_probe, !no_baselines};
     cli_eval_row rows[4];
     int n = 0;

@@ -361,8 +361,12 @@ static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
     return s == SELFSUP_OK ? CLI_OK : cli_fail("making the loader", s);
 }
 
-int cli_train_run(const cli_train_plan *plan)
+int cli_train_run(const cli_train_plan *asked)
 {
+    /* a copy: --augment auto and a monitor without test images resolve
+     * once the images are open */
+    cli_train_plan resolved = *asked;
+    const cli_train_plan *plan = &resolved;
     int rc = CLI_OK;
     selfsup_dataset *train = NULL;
     selfsup_views *views = NULL;
@@ -393,10 +397,23 @@ int cli_train_run(const cli_train_plan *plan)
     if (plan->init_encoder &&
         (s = selfsup_encoder_load(&init, plan->init_encoder)) != SELFSUP_OK)
         return cli_fail("--init-encoder", s);
-    s = selfsup_dataset_open_fashion_mnist(&train, plan->data, "train");
-    if (s != SELFSUP_OK) {
+    if ((rc = cli_open_data(plan->data, "train", plan->skip_bad, &train)) !=
+        CLI_OK) {
         selfsup_encoder_destroy(init);
-        return cli_fail("opening the training images", s);
+        return rc;
+    }
+    if (strcmp(plan->augment, "auto") == 0)
+        resolved.augment = cli_auto_augment(train);
+    if (plan->eval_every > 0 && !selfsup_dataset_has_labels(train)) {
+        fprintf(stderr, "selfsup: the training images have no labels: no "
+                        "kNN monitor\n");
+        resolved.eval_every = 0;
+    } else if (plan->eval_every > 0 && !cli_data_has_test_split(plan->data)) {
+        fprintf(stderr,
+                "selfsup: %s has no test split (train/ and test/ "
+                "folders): no kNN monitor\n",
+                plan->data);
+        resolved.eval_every = 0;
     }
     if (plan->limit > 0 && plan->limit < selfsup_dataset_count(train)) {
         selfsup_dataset *head;
@@ -469,7 +486,8 @@ int cli_train_run(const cli_train_plan *plan)
         if (rc == CLI_OK && plan->plan_to_budget && plan->time_budget > 0 &&
             plan->max_steps <= 0) {
             if (plan->eval_every > 0)
-                rc = cli_eval_data_open(&eval, plan->data, plan->limit);
+                rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad,
+                                        plan->limit);
             if (rc == CLI_OK)
                 rc = make_loader(plan, train, plan->batch, plan->views,
                                  plan->seed, &views, &loader);
@@ -519,7 +537,7 @@ int cli_train_run(const cli_train_plan *plan)
     }
 
     if (plan->eval_every > 0 && !eval.train) {
-        rc = cli_eval_data_open(&eval, plan->data, plan->limit);
+        rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad, plan->limit);
         if (rc == CLI_OK)
             rc = monitor_like_views(&eval, views, train);
         if (rc != CLI_OK)
@@ -868,10 +886,12 @@ int cmd_train(int argc, char **argv)
         CLI_TEXT("method", &method, CLI_DEFAULT_METHOD,
                  "byol, simsiam, vicreg, simclr, barlow or groco"),
         CLI_OPTION_DATA(&plan.data),
+        CLI_OPTION_SKIP_BAD(&plan.skip_bad),
         CLI_TEXT("encoder", &plan.encoder, NULL,
                  "encoder spec (default: " CLI_DEFAULT_ENCODER_HELP ")"),
-        CLI_TEXT("augment", &plan.augment, "fmnist",
-                 "view recipe: a preset or pipeline specs"),
+        CLI_TEXT("augment", &plan.augment, "auto",
+                 "view recipe: a preset or pipeline specs (auto: fmnist for "
+                 "gray images, rgb32/rgb64/rgb96 by size for colour)"),
         CLI_TEXT("objective", &plan.objective, NULL,
                  "objective spec (default: the method's)"),
         CLI_INT("epochs", &plan.epochs, CLI_STR(CLI_DEFAULT_EPOCHS), 1, 100000,

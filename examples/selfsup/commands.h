@@ -68,6 +68,7 @@ typedef struct cli_train_plan {
      * monitor, then plan as many steps as end the schedule with the
      * budget (otherwise the budget only stops the run). */
     bool plan_to_budget;
+    bool skip_bad; /* --skip-bad */
 } cli_train_plan;
 
 int cli_train_run(const cli_train_plan *plan);
