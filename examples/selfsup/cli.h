@@ -70,9 +70,11 @@ typedef struct cli_option {
 
 /* Opens split ("train" or "test") of --data: a path is detected
  * (auto:path=...), anything else is taken as a dataset spec; prints
- * progress while a collection decodes and a warning per skipped file. */
+ * progress while a collection decodes and a warning per skipped file.
+ * With cache_dir, a decoded collection is kept in (and read back from)
+ * cache_dir/<split>-images.cache. */
 int cli_open_data(const char *data, const char *split, bool skip_bad,
-                  selfsup_dataset **out);
+                  const char *cache_dir, selfsup_dataset **out);
 
 /* Whether --data has a test split for the kNN monitor and eval: IDX and
  * CIFAR folders, folders with train/ and test/ (or val/); a spec is

@@ -33,37 +33,52 @@ static void show_progress(void *user, int64_t done, int64_t total)
     p->last_percent = percent;
 }
 
-/* spec for data: auto:path="..." for an existing path (quotes and
- * backslashes escaped), else data itself; skip_bad=1 appended when asked. */
-static char *spec_of(const char *data, bool skip_bad)
+/* s in double quotes, its quotes and backslashes escaped, at w. */
+static char *quoted(char *w, const char *s)
+{
+    *w++ = '"';
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            *w++ = '\\';
+        *w++ = *s;
+    }
+    *w++ = '"';
+    *w = '\0';
+    return w;
+}
+
+/* spec for data: auto:path="..." for an existing path, else data itself;
+ * skip_bad=1 and cache="..." appended when asked. */
+static char *spec_of(const char *data, bool skip_bad, const char *cache)
 {
     struct stat st;
-    size_t n = 2 * strlen(data) + 64;
-    char *spec = malloc(n);
+    size_t n = 2 * strlen(data) + 2 * (cache ? strlen(cache) : 0) + 64;
+    char *spec = malloc(n), *w = spec;
     if (!spec)
         return NULL;
+    bool keys = strchr(data, ':') != NULL;
     if (stat(data, &st) == 0) {
-        char *w = spec + sprintf(spec, "auto:path=\"");
-        for (const char *r = data; *r; r++) {
-            if (*r == '"' || *r == '\\')
-                *w++ = '\\';
-            *w++ = *r;
-        }
-        sprintf(w, "\"%s", skip_bad ? ",skip_bad=1" : "");
+        w = quoted(w + sprintf(w, "auto:path="), data);
+        keys = true;
     } else {
-        snprintf(spec, n, "%s%s%s", data,
-                 !skip_bad           ? ""
-                 : strchr(data, ':') ? ","
-                                     : ":",
-                 skip_bad ? "skip_bad=1" : "");
+        w += sprintf(w, "%s", data);
     }
+    if (skip_bad) {
+        w += sprintf(w, "%sskip_bad=1", keys ? "," : ":");
+        keys = true;
+    }
+    if (cache)
+        quoted(w + sprintf(w, "%scache=", keys ? "," : ":"), cache);
     return spec;
 }
 
 int cli_open_data(const char *data, const char *split, bool skip_bad,
-                  selfsup_dataset **out)
+                  const char *cache_dir, selfsup_dataset **out)
 {
-    char *spec = spec_of(data, skip_bad);
+    char cache[4096];
+    if (cache_dir)
+        snprintf(cache, sizeof cache, "%s/%s-images.cache", cache_dir, split);
+    char *spec = spec_of(data, skip_bad, cache_dir ? cache : NULL);
     if (!spec)
         return cli_fail("--data", SELFSUP_ERR_OUT_OF_MEMORY);
     progress_line p = {split, isatty(2), -1};

@@ -56,10 +56,10 @@ int cli_dataset_head(const selfsup_dataset *d, int64_t limit,
 }
 
 int cli_eval_data_open(cli_eval_data *d, const char *data, bool skip_bad,
-                       int64_t limit)
+                       const char *cache_dir, int64_t limit)
 {
     memset(d, 0, sizeof *d);
-    int opened = cli_open_data(data, "train", skip_bad, &d->train);
+    int opened = cli_open_data(data, "train", skip_bad, cache_dir, &d->train);
     if (opened != CLI_OK)
         return opened;
     if (limit > 0 && limit < selfsup_dataset_count(d->train)) {
@@ -70,7 +70,8 @@ int cli_eval_data_open(cli_eval_data *d, const char *data, bool skip_bad,
         selfsup_dataset_destroy(d->train);
         d->train = head;
     }
-    if ((opened = cli_open_data(data, "test", skip_bad, &d->test)) != CLI_OK)
+    if ((opened = cli_open_data(data, "test", skip_bad, cache_dir, &d->test)) !=
+        CLI_OK)
         return opened;
     if (!selfsup_dataset_has_labels(d->train) ||
         !selfsup_dataset_has_labels(d->test)) {

@@ -18,7 +18,7 @@ typedef struct cli_eval_data {
 /* The Fashion-MNIST layout in dir (NULL: Debian's), train split cut to its
  * first limit images when limit > 0. */
 int cli_eval_data_open(cli_eval_data *d, const char *data, bool skip_bad,
-                       int64_t limit);
+                       const char *cache_dir, int64_t limit);
 void cli_eval_data_close(cli_eval_data *d);
 
 /* The first limit images of d as a dataset of their own (copied). */

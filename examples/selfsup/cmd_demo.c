@@ -54,7 +54,7 @@ int cmd_demo(int argc, char **argv)
     if (s != SELFSUP_OK)
         return cli_fail("loading the trained encoder", s);
     cli_eval_data data;
-    rc = cli_eval_data_open(&data, plan.data, false, 0);
+    rc = cli_eval_data_open(&data, plan.data, false, plan.out, 0);
     cli_eval_options o = {CLI_DEFAULT_KNN_K, (float)CLI_DEFAULT_KNN_T, true,
                           true};
     cli_eval_row rows[4];

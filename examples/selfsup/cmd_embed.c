@@ -120,7 +120,7 @@ int cmd_embed(int argc, char **argv)
     if (idx) {
         s = selfsup_dataset_open_idx(&d, input, labels_in);
     } else {
-        rc = cli_open_data(input, "train", skip_bad, &d);
+        rc = cli_open_data(input, "train", skip_bad, NULL, &d);
         if (rc != CLI_OK) {
             selfsup_encoder_destroy(e);
             return rc;

@@ -48,7 +48,7 @@ int cmd_eval(int argc, char **argv)
     if (s != SELFSUP_OK)
         return cli_fail("loading the encoder", s);
     cli_eval_data data;
-    rc = cli_eval_data_open(&data, data_dir, skip_bad, limit);
+    rc = cli_eval_data_open(&data, data_dir, skip_bad, NULL, limit);
     cli_eval_options o = {(int)k, (float)t, !no_probe, !no_baselines};
     cli_eval_row rows[4];
     int n = 0;

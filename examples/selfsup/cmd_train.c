@@ -397,8 +397,8 @@ int cli_train_run(const cli_train_plan *asked)
     if (plan->init_encoder &&
         (s = selfsup_encoder_load(&init, plan->init_encoder)) != SELFSUP_OK)
         return cli_fail("--init-encoder", s);
-    if ((rc = cli_open_data(plan->data, "train", plan->skip_bad, &train)) !=
-        CLI_OK) {
+    if ((rc = cli_open_data(plan->data, "train", plan->skip_bad, plan->out,
+                            &train)) != CLI_OK) {
         selfsup_encoder_destroy(init);
         return rc;
     }
@@ -487,7 +487,7 @@ int cli_train_run(const cli_train_plan *asked)
             plan->max_steps <= 0) {
             if (plan->eval_every > 0)
                 rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad,
-                                        plan->limit);
+                                        plan->out, plan->limit);
             if (rc == CLI_OK)
                 rc = make_loader(plan, train, plan->batch, plan->views,
                                  plan->seed, &views, &loader);
@@ -537,7 +537,8 @@ int cli_train_run(const cli_train_plan *asked)
     }
 
     if (plan->eval_every > 0 && !eval.train) {
-        rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad, plan->limit);
+        rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad, plan->out,
+                                plan->limit);
         if (rc == CLI_OK)
             rc = monitor_like_views(&eval, views, train);
         if (rc != CLI_OK)

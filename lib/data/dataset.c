@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
@@ -252,6 +253,11 @@ selfsup_status selfsup_dataset_open_fashion_mnist(selfsup_dataset **out,
     return dataset_from_idx(out, &img, images, &lab, labels, __func__);
 }
 
+void selfsup__dataset_finish(selfsup_dataset *d)
+{
+    compute_stats(d);
+}
+
 static void free_strings(char **s, int64_t n)
 {
     for (int64_t i = 0; s && i < n; i++)
@@ -268,6 +274,8 @@ void selfsup_dataset_destroy(selfsup_dataset *d)
     free_strings(d->sources, d->sources ? d->count : 0);
     free_strings(d->classes, d->n_classes);
     free_strings(d->skipped, d->n_skipped);
+    if (d->mapping)
+        munmap(d->mapping, d->mapping_bytes);
     selfsup__free(d);
 }
 

@@ -22,6 +22,8 @@ struct selfsup_dataset {
     char **classes; /* class names (folder collections), or NULL */
     int64_t n_skipped;
     char **skipped; /* "path: reason" per file skip_bad left out */
+    void *mapping;  /* a decode cache the pixels point into */
+    size_t mapping_bytes;
 };
 
 static inline int64_t selfsup__dataset_image_bytes(const selfsup_dataset *d)
@@ -36,6 +38,10 @@ selfsup__dataset_open_idx_memory(selfsup_dataset **out, const void *images,
                                  size_t images_len, const char *images_name,
                                  const void *labels, size_t labels_len,
                                  const char *labels_name);
+
+/* Fills what every constructor derives from the pixels and labels: the
+ * class count (when unnamed) and the per-channel statistics. */
+void selfsup__dataset_finish(selfsup_dataset *d);
 
 /* A dataset owning pixels (count images of size x size x channels, HWC)
  * and labels (or NULL), taking c's paths as the sources, its classes and

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/spec.h"
 #include "dataset_impl.h"
+#include "image_cache.h"
 #include "image_dataset.h"
 
 enum kind {
@@ -80,6 +81,7 @@ static selfsup_status detect(const char *path, enum kind *kind, char *dir,
 
 typedef struct open_keys {
     const char *path;
+    const char *cache; /* folder and list: the decode cache, or NULL */
     long size, channels, background, max_pixels;
     int layout, skip_bad, coarse;
 } open_keys;
@@ -90,6 +92,9 @@ static selfsup_status read_keys(selfsup__spec *s, enum kind kind, open_keys *k)
     k->channels = kind == KIND_IDX ? 1 : 3;
     k->background = 255;
     k->max_pixels = (long)DEFAULT_MAX_PIXELS;
+    /* read for every kind, so one spec serves whatever auto finds; only
+     * decoded collections use it */
+    SS_TRY(selfsup__spec_string(s, "cache", &k->cache));
     if (kind == KIND_IDX)
         return SELFSUP_OK; /* IDX images stay as they are */
     SS_TRY(selfsup__spec_int(s, "size", 1, 4096, &k->size));
@@ -169,8 +174,35 @@ static selfsup_status open_kind(selfsup_dataset **out, enum kind kind,
         break;
     }
     }
-    return selfsup__image_dataset_decode(out, &c, &fmt, k->skip_bad, progress,
-                                         user);
+    int keyed = 0;
+    uint64_t key = 0;
+    if (k->cache) {
+        key = selfsup__image_cache_key(&c, &fmt, k->skip_bad, &keyed);
+        selfsup_status s =
+            keyed ? selfsup__image_cache_load(out, k->cache, key, &fmt)
+                  : SELFSUP_ERR_STATE;
+        if (s != SELFSUP_ERR_STATE) {
+            selfsup__collection_free(&c);
+            if (s == SELFSUP_OK && progress)
+                progress(user, selfsup_dataset_count(*out),
+                         selfsup_dataset_count(*out));
+            return s;
+        }
+    }
+    selfsup_dataset *d;
+    SS_TRY(selfsup__image_dataset_decode(&d, &c, &fmt, k->skip_bad, progress,
+                                         user));
+    if (keyed) {
+        /* a cache asked for and not written is a failure (a full disk
+         * should not pass unnoticed), and the output stays untouched */
+        selfsup_status s = selfsup__image_cache_save(d, k->cache, key);
+        if (s != SELFSUP_OK) {
+            selfsup_dataset_destroy(d);
+            return s;
+        }
+    }
+    *out = d;
+    return SELFSUP_OK;
 }
 
 selfsup_status selfsup_dataset_open(selfsup_dataset **out, const char *spec,

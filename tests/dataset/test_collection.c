@@ -4,6 +4,7 @@
  * names, bombs) that must each fail naming the file or, with skip_bad, be
  * left out and listed. */
 #define _XOPEN_SOURCE 700
+#include <fcntl.h>
 #include <ftw.h>
 #include <png.h>
 #include <stdio.h>
@@ -506,6 +507,95 @@ START_TEST(open_alloc_failures)
 }
 END_TEST
 
+static char cache_spec[2048], cache_path[1024];
+
+static selfsup_status open_cached(void *ctx)
+{
+    if (ctx)
+        remove(cache_path); /* the decode-and-save path, else the load */
+    selfsup_dataset *d = NULL;
+    selfsup_status s = selfsup_dataset_open(&d, cache_spec, NULL, NULL, NULL);
+    selfsup_dataset_destroy(d);
+    return s;
+}
+
+static int pixel_of(const char *spec_text)
+{
+    selfsup_dataset *d = NULL;
+    ss_assert_ok(selfsup_dataset_open(&d, spec_text, NULL, NULL, NULL));
+    int v = first_pixel(d, 0);
+    ck_assert_int_eq(selfsup_dataset_count(d), 2);
+    ck_assert_int_eq(selfsup_dataset_skipped_count(d), 1);
+    ck_assert_ptr_nonnull(strstr(selfsup_dataset_skipped(d, 0), "3.png"));
+    ck_assert_str_eq(selfsup_dataset_class_name(d, 1), "b");
+    ck_assert_str_eq(base(selfsup_dataset_source(d, 1)), "2.png");
+    int32_t labels[2];
+    ss_assert_ok(selfsup_dataset_labels(d, 0, 2, labels));
+    ck_assert_int_eq(labels[1], 1);
+    selfsup_dataset_destroy(d);
+    return v;
+}
+
+/* The decode cache: written on the first open, read on the next (proved
+ * by a file changed behind its back with its size and time restored),
+ * rebuilt when a file's time changes and when the cache is damaged or
+ * short. */
+START_TEST(decode_cache)
+{
+    gray_png("q/a/1.png", 10);
+    gray_png("q/b/2.png", 20);
+    text_file("q/b/3.png", "bad");
+    snprintf(cache_path, sizeof cache_path, "%s/q.cache", root);
+    snprintf(cache_spec, sizeof cache_spec,
+             "folder:path=\"%s/q\",size=8,channels=1,skip_bad=1,"
+             "cache=\"%s\"",
+             root, cache_path);
+    ck_assert_int_eq(pixel_of(cache_spec), 10);
+    struct stat before, after;
+    ck_assert_int_eq(stat(cache_path, &before), 0);
+    ck_assert_int_eq(stat(at("q/a/1.png"), &before), 0);
+    gray_png("q/a/1.png", 99);
+    ck_assert_int_eq(stat(at("q/a/1.png"), &after), 0);
+    ck_assert_int_eq(after.st_size, before.st_size);
+    struct timespec times[2] = {before.st_atim, before.st_mtim};
+    ck_assert_int_eq(utimensat(AT_FDCWD, at("q/a/1.png"), times, 0), 0);
+    ck_assert_int_eq(pixel_of(cache_spec), 10); /* from the cache */
+    times[1].tv_sec += 1;
+    ck_assert_int_eq(utimensat(AT_FDCWD, at("q/a/1.png"), times, 0), 0);
+    ck_assert_int_eq(pixel_of(cache_spec), 99); /* rebuilt */
+
+    /* a flipped byte, then a short file: rebuilt each time */
+    size_t len;
+    uint8_t *bytes = read_file(cache_path, &len);
+    bytes[64] ^= 1;
+    FILE *f = fopen(cache_path, "wb");
+    fwrite(bytes, 1, len, f);
+    fclose(f);
+    times[1].tv_sec -= 1; /* the old time: only the damage tells */
+    ck_assert_int_eq(utimensat(AT_FDCWD, at("q/a/1.png"), times, 0), 0);
+    gray_png("q/a/1.png", 10);
+    ck_assert_int_eq(utimensat(AT_FDCWD, at("q/a/1.png"), times, 0), 0);
+    ck_assert_int_eq(pixel_of(cache_spec), 10);
+    ck_assert_int_eq(truncate(cache_path, 100), 0);
+    ck_assert_int_eq(pixel_of(cache_spec), 10);
+    free(bytes);
+
+    /* a cache that cannot be written fails the call, naming it */
+    selfsup_dataset *d = NULL;
+    char bad[2048];
+    snprintf(bad, sizeof bad,
+             "folder:path=\"%s/q\",skip_bad=1,cache=\"%s/no/such/dir/c\"", root,
+             root);
+    ss_assert_fails(selfsup_dataset_open(&d, bad, NULL, NULL, NULL),
+                    SELFSUP_ERR_IO, "no/such/dir/c");
+    ck_assert_ptr_null(d);
+
+    ck_assert_int_gt(ss_sweep_alloc_failures(open_cached, "save", SELFSUP_OK),
+                     10);
+    ck_assert_int_gt(ss_sweep_alloc_failures(open_cached, NULL, SELFSUP_OK), 5);
+}
+END_TEST
+
 TCase *collection_tcase(void)
 {
     TCase *tc = tcase_create("collection");
@@ -522,5 +612,6 @@ TCase *collection_tcase(void)
     tcase_add_test(tc, bad_specs);
     tcase_add_test(tc, threads_and_progress);
     tcase_add_test(tc, open_alloc_failures);
+    tcase_add_test(tc, decode_cache);
     return tc;
 }

@@ -34,6 +34,10 @@ cmp "$out/idx.j" "$out/png.j" || {
     exit 1
 }
 grep -q '"knn_top1"' "$out/png.json"
+# the run kept its decoded splits beside its output (IDX needs none)
+[ -s "$out/png/train-images.cache" ] && [ -s "$out/png/test-images.cache" ] ||
+    { echo "FAIL: no decode cache beside the output"; ls "$out/png"; exit 1; }
+[ ! -e "$out/idx/train-images.cache" ]
 
 # embed a collection: features, labels and the files in row order
 "$selfsup" embed --checkpoint "$out/png/encoder.ckpt" --input "$png" \
