@@ -70,6 +70,10 @@ typedef void (*selfsup_progress_fn)(void *user, int64_t done, int64_t total);
  *              and listed (selfsup_dataset_skipped) instead of failing
  *   layout     (auto) folder: classes | flat | auto
  *   labels     (fine) cifar100: fine | coarse
+ *   cache      (none) folder, list: a file keeping the decoded images,
+ *              mapped by later opens while the files (paths, sizes,
+ *              mtimes) and the keys above are unchanged, rebuilt
+ *              otherwise; one file per split
  *
  * Values holding commas go in double quotes (path="my photos, 2024").
  * Images are PNG (every colour type and depth) and JPEG (baseline and
