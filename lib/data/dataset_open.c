@@ -50,6 +50,14 @@ static selfsup_status detect(const char *path, enum kind *kind, char *dir,
         return SS_FAIL(SELFSUP_ERR_IO, "%s: %s", path, strerror(errno));
     snprintf(dir, cap, "%s", path);
     if (!S_ISDIR(st.st_mode)) {
+        /* one image is not a collection (and read as a list, its bytes
+         * would make nonsense paths) */
+        const char *slash = strrchr(path, '/');
+        if (selfsup__collection_is_image_name(slash ? slash + 1 : path))
+            return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                           "%s is one image, not a collection: give its "
+                           "folder, or a list file naming it",
+                           path);
         *kind = KIND_LIST;
         return SELFSUP_OK;
     }

@@ -442,6 +442,10 @@ START_TEST(bad_specs)
                                          spec_for("auto", "g", "channels=2"),
                                          NULL, NULL, NULL),
                     SELFSUP_ERR_INVALID_ARGUMENT, "channels = 2");
+    ss_assert_fails(selfsup_dataset_open(&d, spec_for("auto", "g/a.png", NULL),
+                                         NULL, NULL, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT,
+                    "one image, not a collection");
     ss_assert_fails(selfsup_dataset_open(&d, spec_for("auto", "g", "colour=1"),
                                          NULL, NULL, NULL),
                     SELFSUP_ERR_INVALID_ARGUMENT, "colour");
