@@ -46,7 +46,7 @@ int cmd_demo(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
 
-    printf("\nevaluating on the test split (10000 images)...\n");
+    printf("\nevaluating on the test split...\n");
     char path[4096];
     snprintf(path, sizeof path, "%s/encoder.ckpt", plan.out);
     selfsup_encoder *e;
