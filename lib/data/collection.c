@@ -17,7 +17,7 @@
  * loop the (device, inode) check misses still ends. */
 #define MAX_DEPTH 64
 
-static void free_strings(char **s, int64_t n)
+void selfsup__strings_free(char **s, int64_t n)
 {
     for (int64_t i = 0; s && i < n; i++)
         selfsup__free(s[i]);
@@ -26,10 +26,10 @@ static void free_strings(char **s, int64_t n)
 
 void selfsup__collection_free(selfsup__collection *c)
 {
-    free_strings(c->paths, c->count);
+    selfsup__strings_free(c->paths, c->count);
     selfsup__free(c->labels);
-    free_strings(c->classes, c->n_classes);
-    free_strings(c->skipped, c->n_skipped);
+    selfsup__strings_free(c->classes, c->n_classes);
+    selfsup__strings_free(c->skipped, c->n_skipped);
     memset(c, 0, sizeof *c);
 }
 
@@ -151,7 +151,7 @@ static selfsup_status list_dir(const char *dir, char ***names, int64_t *n,
         if (!copy || !grow((void **)names, &cap, *n + 1, sizeof **names)) {
             selfsup__free(copy);
             closedir(d);
-            free_strings(*names, *n);
+            selfsup__strings_free(*names, *n);
             *names = NULL;
             *n = 0;
             return SELFSUP_ERR_OUT_OF_MEMORY;
@@ -161,7 +161,7 @@ static selfsup_status list_dir(const char *dir, char ***names, int64_t *n,
     if (errno) {
         *err = errno;
         closedir(d);
-        free_strings(*names, *n);
+        selfsup__strings_free(*names, *n);
         *names = NULL;
         *n = 0;
         return SELFSUP_ERR_IO;
@@ -256,7 +256,7 @@ static selfsup_status walk(walk_state *w, const char *dir, int32_t label)
             selfsup__free(path);
         }
     }
-    free_strings(names, n);
+    selfsup__strings_free(names, n);
     return s;
 }
 
@@ -290,7 +290,7 @@ static selfsup_status top_level(const char *dir, char ***out, int64_t *n_out,
             /* names[0..kept) are kept, names[kept..i) freed */
             for (int64_t j = i; j < n; j++)
                 selfsup__free(names[j]);
-            free_strings(names, kept);
+            selfsup__strings_free(names, kept);
             return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "out of memory");
         }
         struct stat st;
@@ -325,7 +325,7 @@ static selfsup_status union_names(char **a, int64_t na, char **b, int64_t nb,
         if (c >= 0)
             j++;
         if (!(u[k] = selfsup__strdup(take))) {
-            free_strings(u, k);
+            selfsup__strings_free(u, k);
             return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "out of memory");
         }
         k++;
@@ -415,8 +415,8 @@ selfsup_status selfsup__collection_scan_folder(selfsup__collection *c,
         s = SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
                     "%s holds no images (*.png, *.jpg, *.jpeg)%s", dir,
                     layout == SS_LAYOUT_CLASSES ? " in its class folders" : "");
-    free_strings(subdirs, n_subdirs);
-    free_strings(other, n_other);
+    selfsup__strings_free(subdirs, n_subdirs);
+    selfsup__strings_free(other, n_other);
     selfsup__free(w);
     if (s != SELFSUP_OK)
         selfsup__collection_free(c);

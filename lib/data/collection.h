@@ -26,6 +26,10 @@ typedef struct selfsup__collection {
 
 void selfsup__collection_free(selfsup__collection *c);
 
+/* Frees n strings and their array (NULL accepted): the lists collections,
+ * datasets and the decode cache hold. */
+void selfsup__strings_free(char **s, int64_t n);
+
 /* layout: 0 auto (classes when DIR has subfolders holding images, flat when
  * it holds images and no such subfolder; both is refused as ambiguous),
  * 1 classes, 2 flat. class_dirs: with split folders (train/ and test/),

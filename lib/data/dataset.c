@@ -258,22 +258,15 @@ void selfsup__dataset_finish(selfsup_dataset *d)
     compute_stats(d);
 }
 
-static void free_strings(char **s, int64_t n)
-{
-    for (int64_t i = 0; s && i < n; i++)
-        selfsup__free(s[i]);
-    selfsup__free(s);
-}
-
 void selfsup_dataset_destroy(selfsup_dataset *d)
 {
     if (!d)
         return;
     selfsup__free(d->owned_pixels);
     selfsup__free(d->owned_labels);
-    free_strings(d->sources, d->sources ? d->count : 0);
-    free_strings(d->classes, d->n_classes);
-    free_strings(d->skipped, d->n_skipped);
+    selfsup__strings_free(d->sources, d->sources ? d->count : 0);
+    selfsup__strings_free(d->classes, d->n_classes);
+    selfsup__strings_free(d->skipped, d->n_skipped);
     if (d->mapping)
         munmap(d->mapping, d->mapping_bytes);
     selfsup__free(d);

@@ -123,13 +123,6 @@ static int read_strings(const char **at, const char *end, int64_t n,
     return 1;
 }
 
-static void free_strings(char **s, int64_t n)
-{
-    for (int64_t i = 0; s && i < n; i++)
-        selfsup__free(s[i]);
-    selfsup__free(s);
-}
-
 /* The mapping's contents as a dataset; -1 out of memory, 0 malformed. */
 static int adopt_mapping(selfsup_dataset *d, const uint8_t *m, size_t bytes,
                          uint64_t key, const selfsup__image_format *fmt)
@@ -194,9 +187,9 @@ selfsup_status selfsup__image_cache_load(selfsup_dataset **out,
     if (r != 1) {
         if (d) {
             selfsup__free(d->owned_labels);
-            free_strings(d->sources, d->count);
-            free_strings(d->classes, d->n_classes);
-            free_strings(d->skipped, d->n_skipped);
+            selfsup__strings_free(d->sources, d->count);
+            selfsup__strings_free(d->classes, d->n_classes);
+            selfsup__strings_free(d->skipped, d->n_skipped);
             selfsup__free(d);
         }
         munmap(m, (size_t)st.st_size);
