@@ -2,7 +2,12 @@
  * gray, gray+alpha, RGB or RGBA by libpng's own transforms (palette and
  * tRNS expanded, 16 bits scaled with rounding), then converted and resized
  * a row at a time. libpng's errors longjmp back here; its allocations go
- * through selfsup__malloc, so the allocation-failure sweeps reach them. */
+ * through selfsup__malloc, so the allocation-failure sweeps reach them.
+ *
+ * Every allocation libpng asks for is bounded by what the image needs, not
+ * by what a chunk's header claims: libpng only warns ("benign error") about
+ * a chunk longer than its own limit and may then allocate the claimed
+ * length, so a 45-byte file declaring a 1.7 GB palette would cost 1.7 GB. */
 #include <png.h>
 #include <setjmp.h>
 #include <string.h>
@@ -15,10 +20,12 @@
  * setjmp could leave stale. */
 typedef struct png_ctx {
     const selfsup__image_source *src;
-    size_t pos;        /* memory sources: bytes consumed */
-    char message[160]; /* libpng's last error */
-    int out_of_memory; /* our allocator said no */
-    int read_failed;   /* the source ended or failed */
+    size_t pos;             /* memory sources: bytes consumed */
+    char message[160];      /* libpng's last error */
+    int out_of_memory;      /* our allocator said no */
+    size_t alloc_limit;     /* the largest single allocation allowed */
+    size_t refused_request; /* an allocation above alloc_limit, or 0 */
+    int read_failed;        /* the source ended or failed */
     selfsup__resizer *resizer;
     uint8_t *rows; /* one row, or the whole image when interlaced */
     png_bytep *row_pointers;
@@ -41,14 +48,33 @@ static void on_warning(png_structp png, png_const_charp message)
     (void)message; /* an ignored ancillary chunk: the pixels are sound */
 }
 
+/* Before the header is read: libpng's structures, zlib's window and
+ * the ancillary chunks it parses (libpng's own default chunk limit). */
+#define PNG_CHUNK_ALLOC_LIMIT ((size_t)8000000)
+
 static png_voidp on_malloc(png_structp png, png_alloc_size_t size)
 {
-    void *p = selfsup__malloc(size);
-    if (!p) {
-        png_ctx *ctx = png_get_mem_ptr(png);
-        ctx->out_of_memory = 1;
+    png_ctx *ctx = png_get_mem_ptr(png);
+    if (size > ctx->alloc_limit) {
+        ctx->refused_request = size;
+        return NULL; /* libpng raises "Out of Memory", we say why */
     }
+    void *p = selfsup__malloc(size);
+    if (!p)
+        ctx->out_of_memory = 1;
     return p;
+}
+
+/* Once the dimensions are checked, allow libpng's row buffers (up to 8
+ * bytes a pixel: RGBA at 16 bits, plus filter byte and alignment) and our
+ * own whole-image buffer for interlaced files. */
+static void allow_image_buffers(png_ctx *ctx, png_uint_32 width,
+                                png_uint_32 height, int interlaced)
+{
+    size_t row = (size_t)width * 8 + 64;
+    size_t need = interlaced ? row * height : row;
+    if (need > ctx->alloc_limit)
+        ctx->alloc_limit = need;
 }
 
 static void on_free(png_structp png, png_voidp p)
@@ -113,6 +139,7 @@ static void read_rows(png_structp png, png_infop info, png_ctx *ctx,
         ctx->why_cap);
     if (s != SELFSUP_OK)
         refuse(png, ctx, s);
+    allow_image_buffers(ctx, width, height, interlace != PNG_INTERLACE_NONE);
     if (color == PNG_COLOR_TYPE_PALETTE)
         png_set_palette_to_rgb(png);
     if (color == PNG_COLOR_TYPE_GRAY && depth < 8)
@@ -158,7 +185,13 @@ static void read_png(png_structp png, png_infop info, png_ctx *ctx,
     if (setjmp(png_jmpbuf(png))) {
         if (ctx->status != SELFSUP_OK)
             return; /* refused: why is written */
-        if (ctx->out_of_memory) {
+        if (ctx->refused_request) {
+            ctx->status = SELFSUP_ERR_CORRUPT;
+            snprintf(ctx->why, ctx->why_cap,
+                     "damaged PNG: a chunk claims %zu bytes, more than the "
+                     "%zu this image can need",
+                     ctx->refused_request, ctx->alloc_limit);
+        } else if (ctx->out_of_memory) {
             ctx->status = SELFSUP_ERR_OUT_OF_MEMORY;
             snprintf(ctx->why, ctx->why_cap, "out of memory decoding a PNG");
         } else if (ctx->read_failed && ctx->src->file &&
@@ -185,6 +218,7 @@ selfsup_status selfsup__image_decode_png(const selfsup__image_source *src,
     ctx.src = src;
     ctx.why = why;
     ctx.why_cap = why_cap;
+    ctx.alloc_limit = PNG_CHUNK_ALLOC_LIMIT;
     png_structp png =
         png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
                                  on_warning, &ctx, on_malloc, on_free);

@@ -420,6 +420,26 @@ START_TEST(damaged_files_refused)
     write_raw(bad, flipped, len);
     expect_refused(bad, &rgb8, SELFSUP_ERR_UNSUPPORTED, "max_pixels");
     free(flipped);
+
+    /* chunks whose headers claim more than any 8x8 image needs, the file
+     * ending soon after: refused by name without allocating the claim
+     * (libpng only warns about the length, then would allocate it) */
+    static const struct {
+        const char *name;
+        uint8_t length[4];
+        char type[5];
+    } claims[] = {{"suggested-palette", {0x66, 0x00, 0x00, 0x0c}, "sPLT"},
+                  {"text", {0x40, 0x00, 0x00, 0x00}, "tEXt"}};
+    for (size_t c = 0; c < sizeof claims / sizeof claims[0]; c++) {
+        uint8_t liar[33 + 8 + 3];
+        memcpy(liar, png, 33); /* signature and IHDR */
+        memcpy(liar + 33, claims[c].length, 4);
+        memcpy(liar + 37, claims[c].type, 4);
+        memcpy(liar + 41, "\0\377\0", 3);
+        snprintf(bad, sizeof bad, "%s/claims-%s.png", scratch, claims[c].name);
+        write_raw(bad, liar, sizeof liar);
+        expect_refused(bad, &rgb8, SELFSUP_ERR_CORRUPT, "a chunk claims");
+    }
     free(png);
 
     uint8_t src[16 * 16 * 4];
