@@ -161,6 +161,21 @@ static int set_total_steps(selfsup_learner_config *c, int64_t steps)
     return set_from(c, "total_steps", number);
 }
 
+/* The views of every image of the run, side x side pixels, and the loader
+ * that batches them. */
+static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
+                       int side, int64_t batch, int64_t n_views, uint64_t seed,
+                       selfsup_views **views, selfsup_loader **loader)
+{
+    selfsup_status s =
+        selfsup_views_create(views, plan->augment, (int)n_views, side);
+    if (s != SELFSUP_OK)
+        return cli_fail("--augment", s);
+    s = selfsup_loader_create(loader, train, *views, batch, seed,
+                              "loader:drop_last=1,prefetch=2,shuffle=1");
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("making the loader", s);
+}
+
 /* Mean seconds of a whole training step of l: the loader's batch (its
  * augmentation shares the cores) and the step, over TIMED steps after one
  * untimed, whose time is *first (a new learner's first step also makes its
@@ -216,35 +231,39 @@ static int make_learner(const selfsup_learner_config *config,
  * point, *init_knn) and a few steps of a learner made from the config, fed
  * by the run's loader, then sets total_steps to what leaves the budget for
  * the steps and every evaluation. The recipe can depend on total_steps, so
- * a plan that changes it is timed again; so is one that moves to
- * fast_encoder (NULL: the user chose the encoder) because the budget
- * leaves the default encoder fewer than CLI_FAST_STEM_EPOCHS epochs. */
+ * a plan that changes it is timed again; so is one that moves to smaller
+ * views (*views and *loader remade at small_side pixels, *side set to it;
+ * small_side 0: the user chose the views) because the budget leaves the
+ * views at *side fewer than CLI_SMALL_VIEWS_EPOCHS epochs. */
 static int plan_to_budget(selfsup_learner_config *config,
-                          const cli_train_plan *plan, selfsup_loader *loader,
-                          int64_t per_epoch, const cli_eval_data *eval,
+                          const cli_train_plan *plan,
+                          const selfsup_dataset *train, int small_side,
+                          int *side, selfsup_views **views,
+                          selfsup_loader **loader, int64_t per_epoch,
+                          const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
-                          const selfsup_encoder *init, const char *fast_encoder,
-                          double *init_knn, double *init_white_knn,
-                          double *init_rankme, int64_t *total,
-                          double *planned_eval_s)
+                          const selfsup_encoder *init, double *init_knn,
+                          double *init_white_knn, double *init_rankme,
+                          int64_t *total, double *planned_eval_s)
 {
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
     char timed_recipe[16] = "", recipe[16] = "";
-    bool timed_fast = false, fast = false, evaluated = false;
+    bool timed_small = false, small = false, evaluated = false;
     int rc = set_total_steps(config, steps);
     for (int pass = 0; pass < 4 && rc == CLI_OK; pass++) {
         selfsup_status s =
             selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
         if (s != SELFSUP_OK)
             return cli_fail("reading the recipe", s);
-        if (pass > 0 && strcmp(recipe, timed_recipe) == 0 && fast == timed_fast)
+        if (pass > 0 && strcmp(recipe, timed_recipe) == 0 &&
+            small == timed_small)
             break;
         selfsup_learner *probe = NULL;
         if ((rc = make_learner(config, init, &probe)) != CLI_OK)
             return rc;
-        /* the step-0 figure is the run's own encoder's */
-        if (plan->eval_every > 0 && (!evaluated || fast != timed_fast)) {
+        /* the step-0 figure: the views do not change the encoder */
+        if (plan->eval_every > 0 && !evaluated) {
             double t0 = cli_now();
             rc = eval_knn(probe, plan->embed_grid, eval, eval_opts, init_knn,
                           init_white_knn, init_rankme, NULL);
@@ -253,11 +272,11 @@ static int plan_to_budget(selfsup_learner_config *config,
         }
         double first_s = 0;
         if (rc == CLI_OK)
-            rc = time_real_steps(probe, loader, (int)plan->views, &step_s,
+            rc = time_real_steps(probe, *loader, (int)plan->views, &step_s,
                                  &first_s);
         selfsup_learner_destroy(probe);
         snprintf(timed_recipe, sizeof timed_recipe, "%s", recipe);
-        timed_fast = fast;
+        timed_small = small;
         /* The run's learner pays the first step's set-up again; steps
          * vary, so 3% of the rest is left as a margin. */
         double left =
@@ -270,14 +289,20 @@ static int plan_to_budget(selfsup_learner_config *config,
                               step_s);
         if (steps < 1)
             steps = 1;
-        if (rc == CLI_OK && fast_encoder && !fast &&
-            (double)steps < CLI_FAST_STEM_EPOCHS * (double)per_epoch) {
-            printf("planned for %gs: %.2f epochs of the default encoder, "
-                   "under %g: timing its stride-2 stem (stem_stride=2)\n",
-                   plan->time_budget, (double)steps / (double)per_epoch,
-                   CLI_FAST_STEM_EPOCHS);
-            rc = set_from(config, "encoder", fast_encoder);
-            fast = true;
+        if (rc == CLI_OK && small_side > 0 && !small &&
+            (double)steps < CLI_SMALL_VIEWS_EPOCHS * (double)per_epoch) {
+            printf("planned for %gs: %.2f epochs of %d-pixel views, under "
+                   "%g: timing views of %d pixels (--view-size %d)\n",
+                   plan->time_budget, (double)steps / (double)per_epoch, *side,
+                   CLI_SMALL_VIEWS_EPOCHS, small_side, small_side);
+            selfsup_loader_destroy(*loader);
+            selfsup_views_destroy(*views);
+            *loader = NULL;
+            *views = NULL;
+            rc = make_loader(plan, train, small_side, plan->batch, plan->views,
+                             plan->seed, views, loader);
+            *side = small_side;
+            small = true;
         }
         if (rc == CLI_OK)
             rc = set_total_steps(config, steps);
@@ -347,20 +372,6 @@ static int monitor_like_views(cli_eval_data *eval, const selfsup_views *views,
     return s == SELFSUP_OK ? CLI_OK : cli_fail("the views' normalisation", s);
 }
 
-/* The views of every image of the run and the loader that batches them. */
-static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
-                       int64_t batch, int64_t n_views, uint64_t seed,
-                       selfsup_views **views, selfsup_loader **loader)
-{
-    selfsup_status s = selfsup_views_create(views, plan->augment, (int)n_views,
-                                            selfsup_dataset_height(train));
-    if (s != SELFSUP_OK)
-        return cli_fail("--augment", s);
-    s = selfsup_loader_create(loader, train, *views, batch, seed,
-                              "loader:drop_last=1,prefetch=2,shuffle=1");
-    return s == SELFSUP_OK ? CLI_OK : cli_fail("making the loader", s);
-}
-
 int cli_train_run(const cli_train_plan *asked)
 {
     /* a copy: --augment auto and a monitor without test images resolve
@@ -404,6 +415,9 @@ int cli_train_run(const cli_train_plan *asked)
     }
     if (strcmp(plan->augment, "auto") == 0)
         resolved.augment = cli_auto_augment(train);
+    /* the views' side: the images' own unless asked or planned smaller */
+    int view_side = plan->view_size > 0 ? (int)plan->view_size
+                                        : selfsup_dataset_height(train);
     if (plan->eval_every > 0 && !selfsup_dataset_has_labels(train)) {
         fprintf(stderr, "selfsup: the training images have no labels: no "
                         "kNN monitor\n");
@@ -489,18 +503,21 @@ int cli_train_run(const cli_train_plan *asked)
                 rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad,
                                         plan->out, plan->limit);
             if (rc == CLI_OK)
-                rc = make_loader(plan, train, plan->batch, plan->views,
-                                 plan->seed, &views, &loader);
+                rc = make_loader(plan, train, view_side, plan->batch,
+                                 plan->views, plan->seed, &views, &loader);
             if (rc == CLI_OK && plan->eval_every > 0)
                 rc = monitor_like_views(&eval, views, train);
-            char fast_encoder[256];
-            snprintf(fast_encoder, sizeof fast_encoder, CLI_FAST_ENCODER_FORMAT,
-                     selfsup_dataset_channels(train));
+            /* the planner changes only views the user left to it */
+            int small_side =
+                asked->view_size == 0 && strcmp(asked->augment, "auto") == 0
+                    ? cli_small_view_side(view_side)
+                    : 0;
             if (rc == CLI_OK)
-                rc = plan_to_budget(
-                    config, plan, loader, per_epoch, &eval, &eval_opts, started,
-                    init, plan->encoder ? NULL : fast_encoder, &init_knn,
-                    &init_white_knn, &init_rankme, &total, &planned_eval_s);
+                rc = plan_to_budget(config, plan, train, small_side, &view_side,
+                                    &views, &loader, per_epoch, &eval,
+                                    &eval_opts, started, init, &init_knn,
+                                    &init_white_knn, &init_rankme, &total,
+                                    &planned_eval_s);
             planned_for = plan->time_budget;
         }
         if (rc == CLI_OK)
@@ -515,8 +532,8 @@ int cli_train_run(const cli_train_plan *asked)
     int64_t total = config_int(learner, "total_steps");
     int64_t n_views = config_int(learner, "views");
     uint64_t seed = (uint64_t)config_int(learner, "seed");
-    if (!loader && (rc = make_loader(plan, train, batch, n_views, seed, &views,
-                                     &loader)) != CLI_OK)
+    if (!loader && (rc = make_loader(plan, train, view_side, batch, n_views,
+                                     seed, &views, &loader)) != CLI_OK)
         goto done;
     /* Exports then tell `selfsup embed` how the images were prepared. */
     float mean[4], std[4];
@@ -552,13 +569,13 @@ int cli_train_run(const cli_train_plan *asked)
         rc = CLI_FAILED;
         goto done;
     }
-    printf("training %s on %s: %lld images, batch %lld, %lld views, %lld "
-           "steps (%lld epochs), %d threads, output in %s\n",
+    printf("training %s on %s: %lld images, batch %lld, %lld views of "
+           "%dx%d, %lld steps (%lld epochs), %d threads, output in %s\n",
            selfsup_learner_method(learner),
            selfsup_encoder_spec(selfsup_learner_encoder(learner)),
            (long long)selfsup_dataset_count(train), (long long)batch,
-           (long long)n_views, (long long)total, (long long)epochs,
-           selfsup_get_num_threads(), plan->out);
+           (long long)n_views, view_side, view_side, (long long)total,
+           (long long)epochs, selfsup_get_num_threads(), plan->out);
 
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
@@ -935,6 +952,8 @@ int cmd_train(int argc, char **argv)
                 "the export's and the kNN monitor's embedding: the ResNet's "
                 "last feature map averaged over NxN cells (1: globally, as it "
                 "trains)"),
+        CLI_INT("view-size", &plan.view_size, "0", 0, 4096,
+                "side of the training views (0: the images' own)"),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "

@@ -17,13 +17,21 @@
 #define CLI_DEFAULT_ENCODER_HELP                                               \
     "resnet18:width=16,in_channels=<image channels>"
 
-/* A run planned to a time budget in which that encoder would see fewer
- * than CLI_FAST_STEM_EPOCHS epochs trains this one instead: the stride-2
- * stem runs 2.7 times the images a second and learns more in the first
- * epoch's worth of time, but levels off lower (docs/training.md, "The
- * encoder follows the budget"). */
-#define CLI_FAST_ENCODER_FORMAT "resnet18:width=16,in_channels=%d,stem_stride=2"
-#define CLI_FAST_STEM_EPOCHS    1.5
+/* A run planned to a time budget that would give views at the images' own
+ * side fewer than CLI_SMALL_VIEWS_EPOCHS epochs trains on smaller views
+ * (cli_small_view_side) when the user left the views to the program: the
+ * step costs about the square of the side, and at a few minutes more
+ * epochs of small views learn more than fewer of full-size ones; the
+ * encoder still embeds the images at their own size (docs/training.md,
+ * "The views follow the budget"). */
+#define CLI_SMALL_VIEWS_EPOCHS 3.0
+/* 5/7 of the side (20 of Fashion-MNIST's 28), never under 16 pixels: 0
+ * when the images are too small to shrink. */
+static inline int cli_small_view_side(int side)
+{
+    int small = (side * 5 + 3) / 7;
+    return small >= 16 ? small : 0;
+}
 
 /* The grid of the embedding a run hands out and its kNN monitor measures:
  * the trained ResNet with its last feature map averaged over 2x2 cells
@@ -60,6 +68,7 @@ typedef struct cli_train_plan {
     int64_t epochs, batch, views, threads, eval_every, limit;
     int64_t max_steps;  /* > 0: the run's planned steps instead of epochs */
     int64_t embed_grid; /* the exported ResNet's grid (0: the default) */
+    int64_t view_size;  /* the training views' side (0: the images') */
     uint64_t seed;
     int knn_k;
     float knn_t;

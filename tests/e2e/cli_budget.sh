@@ -4,20 +4,20 @@
 # so the learning rate has decayed by the last step and every planned step
 # ran, the plan corrected from the run's own pace on the way (a planned run
 # stops early only when its steps run a tenth slower than planned). With
-# --epochs the budget only stops. A short budget trains the default
-# encoder's stride-2 stem. Batches of 64 so that even a slow or busy
+# --epochs the budget only stops. A short budget trains on smaller views
+# when the user left the views to the program. Batches of 64 so that even a slow or busy
 # machine (two seconds a step of 256 images, seen on AVX2 with other tests
 # running) plans enough steps for the schedule's decay to show.
 set -eu
 selfsup=$1
 . "$(dirname "$0")/common.sh"
 
-# An encoder the user names is kept, whatever the plan gives it.
+# Views the user sizes are kept, whatever the plan gives them.
 "$selfsup" train --time-budget 20 --limit 2048 --batch 64 --eval-every 0 --threads 2 \
-    --encoder resnet18:width=16,in_channels=1 --out "$out/plan" > "$out/plan.log"
+    --view-size 28 --out "$out/plan" > "$out/plan.log"
 grep "^planned for 20s" "$out/plan.log"
-! grep -q "stride-2" "$out/plan.log"
-grep "^training groco on resnet18:width=16,in_channels=1,precision=f32:" \
+! grep -q "timing views" "$out/plan.log"
+grep "^training groco on resnet18:width=16,in_channels=1,precision=f32: .* 2 views of 28x28," \
     "$out/plan.log"
 # The plan is the planner's, or the last re-plan's (at a tenth and at half of
 # the planned steps, from the run's own pace).
@@ -50,12 +50,19 @@ awk -v planned="$planned" '
 ! grep -q "^planned for" "$out/stop.log"
 grep "time budget of 2s reached" "$out/stop.log"
 
-# A budget that leaves the default encoder under 1.5 epochs trains its
-# stride-2 stem (timed again, then planned): 16 batches an epoch and four
-# seconds, which the planner's own timing of seven steps already takes on
-# any machine slower than 2000 images a second.
+# A budget that leaves the images' own 28-pixel views under 3 epochs
+# trains on views of 20 pixels (timed again, then planned) with the same
+# encoder: 16 batches an epoch and four seconds, which the planner's own
+# timing of seven steps already takes on any machine slower than 2000
+# images a second.
 "$selfsup" train --time-budget 4 --limit 4096 --eval-every 0 --threads 2 \
     --out "$out/fast" > "$out/fast.log"
-grep "timing its stride-2 stem" "$out/fast.log"
-grep "^training groco on resnet18:width=16,in_channels=1,stem_stride=2,precision=f32:" \
+grep "under 3: timing views of 20 pixels (--view-size 20)" "$out/fast.log"
+grep "^training groco on resnet18:width=16,in_channels=1,precision=f32: .* 2 views of 20x20," \
     "$out/fast.log"
+# The export embeds the images at their own size.
+"$selfsup" embed --checkpoint "$out/fast/encoder.ckpt" --threads 2 \
+    --input "$data/t10k-images-idx3-ubyte.gz" --output "$out/fast/t10k.npy" \
+    > "$out/fast_embed.log"
+# 10000 rows of the 2x2 grid's 512 features, float32, after the header
+test "$(wc -c < "$out/fast/t10k.npy")" -gt $((10000 * 512 * 4))
