@@ -231,16 +231,10 @@ static int make_learner(const selfsup_learner_config *config,
  * point, *init_knn) and a few steps of a learner made from the config, fed
  * by the run's loader, then sets total_steps to what leaves the budget for
  * the steps and every evaluation. The recipe can depend on total_steps, so
- * a plan that changes it is timed again; so is one that moves to smaller
- * views (*views and *loader remade at small_side pixels, *side set to it;
- * small_side 0: the user chose the views) because the budget leaves the
- * views at *side fewer than CLI_SMALL_VIEWS_EPOCHS epochs. */
+ * a plan that changes it is timed again. */
 static int plan_to_budget(selfsup_learner_config *config,
-                          const cli_train_plan *plan,
-                          const selfsup_dataset *train, int small_side,
-                          int *side, selfsup_views **views,
-                          selfsup_loader **loader, int64_t per_epoch,
-                          const cli_eval_data *eval,
+                          const cli_train_plan *plan, selfsup_loader *loader,
+                          int64_t per_epoch, const cli_eval_data *eval,
                           const cli_eval_options *eval_opts, double started,
                           const selfsup_encoder *init, double *init_knn,
                           double *init_white_knn, double *init_rankme,
@@ -249,15 +243,14 @@ static int plan_to_budget(selfsup_learner_config *config,
     double step_s = 0, eval_s = 0;
     int64_t steps = per_epoch;
     char timed_recipe[16] = "", recipe[16] = "";
-    bool timed_small = false, small = false, evaluated = false;
+    bool evaluated = false;
     int rc = set_total_steps(config, steps);
     for (int pass = 0; pass < 4 && rc == CLI_OK; pass++) {
         selfsup_status s =
             selfsup_learner_config_get(config, "recipe", recipe, sizeof recipe);
         if (s != SELFSUP_OK)
             return cli_fail("reading the recipe", s);
-        if (pass > 0 && strcmp(recipe, timed_recipe) == 0 &&
-            small == timed_small)
+        if (pass > 0 && strcmp(recipe, timed_recipe) == 0)
             break;
         selfsup_learner *probe = NULL;
         if ((rc = make_learner(config, init, &probe)) != CLI_OK)
@@ -272,11 +265,10 @@ static int plan_to_budget(selfsup_learner_config *config,
         }
         double first_s = 0;
         if (rc == CLI_OK)
-            rc = time_real_steps(probe, *loader, (int)plan->views, &step_s,
+            rc = time_real_steps(probe, loader, (int)plan->views, &step_s,
                                  &first_s);
         selfsup_learner_destroy(probe);
         snprintf(timed_recipe, sizeof timed_recipe, "%s", recipe);
-        timed_small = small;
         /* The run's learner pays the first step's set-up again; steps
          * vary, so 3% of the rest is left as a margin. */
         double left =
@@ -289,21 +281,6 @@ static int plan_to_budget(selfsup_learner_config *config,
                               step_s);
         if (steps < 1)
             steps = 1;
-        if (rc == CLI_OK && small_side > 0 && !small &&
-            (double)steps < CLI_SMALL_VIEWS_EPOCHS * (double)per_epoch) {
-            printf("planned for %gs: %.2f epochs of %d-pixel views, under "
-                   "%g: timing views of %d pixels (--view-size %d)\n",
-                   plan->time_budget, (double)steps / (double)per_epoch, *side,
-                   CLI_SMALL_VIEWS_EPOCHS, small_side, small_side);
-            selfsup_loader_destroy(*loader);
-            selfsup_views_destroy(*views);
-            *loader = NULL;
-            *views = NULL;
-            rc = make_loader(plan, train, small_side, plan->batch, plan->views,
-                             plan->seed, views, loader);
-            *side = small_side;
-            small = true;
-        }
         if (rc == CLI_OK)
             rc = set_total_steps(config, steps);
     }
@@ -502,19 +479,24 @@ int cli_train_run(const cli_train_plan *asked)
             if (plan->eval_every > 0)
                 rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad,
                                         plan->out, plan->limit);
+            /* views the user left to the program are planned small */
+            int small =
+                asked->view_size == 0 && strcmp(asked->augment, "auto") == 0
+                    ? cli_small_view_side(view_side)
+                    : 0;
+            if (small > 0) {
+                printf("planned for %gs: views of %d pixels for the "
+                       "%d-pixel images (--view-size %d)\n",
+                       plan->time_budget, small, view_side, small);
+                view_side = small;
+            }
             if (rc == CLI_OK)
                 rc = make_loader(plan, train, view_side, plan->batch,
                                  plan->views, plan->seed, &views, &loader);
             if (rc == CLI_OK && plan->eval_every > 0)
                 rc = monitor_like_views(&eval, views, train);
-            /* the planner changes only views the user left to it */
-            int small_side =
-                asked->view_size == 0 && strcmp(asked->augment, "auto") == 0
-                    ? cli_small_view_side(view_side)
-                    : 0;
             if (rc == CLI_OK)
-                rc = plan_to_budget(config, plan, train, small_side, &view_side,
-                                    &views, &loader, per_epoch, &eval,
+                rc = plan_to_budget(config, plan, loader, per_epoch, &eval,
                                     &eval_opts, started, init, &init_knn,
                                     &init_white_knn, &init_rankme, &total,
                                     &planned_eval_s);

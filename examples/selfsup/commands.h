@@ -17,14 +17,12 @@
 #define CLI_DEFAULT_ENCODER_HELP                                               \
     "resnet18:width=16,in_channels=<image channels>"
 
-/* A run planned to a time budget that would give views at the images' own
- * side fewer than CLI_SMALL_VIEWS_EPOCHS epochs trains on smaller views
- * (cli_small_view_side) when the user left the views to the program: the
- * step costs about the square of the side, and at a few minutes more
- * epochs of small views learn more than fewer of full-size ones; the
- * encoder still embeds the images at their own size (docs/training.md,
- * "The views follow the budget"). */
-#define CLI_SMALL_VIEWS_EPOCHS 3.0
+/* A run planned to a time budget trains on views smaller than the images
+ * (cli_small_view_side) when the user left the views to the program (no
+ * --augment, no --view-size): a step costs about the square of the side,
+ * and at equal compute more epochs of smaller views learned more, at three
+ * minutes and at five epochs' worth; the encoder still embeds the images
+ * at their own size (docs/training.md, "The views follow the budget"). */
 /* 5/7 of the side (20 of Fashion-MNIST's 28), never under 16 pixels: 0
  * when the images are too small to shrink. */
 static inline int cli_small_view_side(int side)
