@@ -255,7 +255,8 @@ static int plan_to_budget(selfsup_learner_config *config,
         selfsup_learner *probe = NULL;
         if ((rc = make_learner(config, init, &probe)) != CLI_OK)
             return rc;
-        /* the step-0 figure: the views do not change the encoder */
+        /* the step-0 figure, once: timing another recipe does not change
+         * the initial encoder */
         if (plan->eval_every > 0 && !evaluated) {
             double t0 = cli_now();
             rc = eval_knn(probe, plan->embed_grid, eval, eval_opts, init_knn,

@@ -22,9 +22,9 @@
  * --augment, no --view-size): a step costs about the square of the side,
  * and at equal compute more epochs of smaller views learned more, at three
  * minutes and at five epochs' worth; the encoder still embeds the images
- * at their own size (docs/training.md, "The views follow the budget"). */
-/* 5/7 of the side (20 of Fashion-MNIST's 28), never under 16 pixels: 0
- * when the images are too small to shrink. */
+ * at their own size (docs/training.md, "The views follow the budget").
+ * The side is 5/7 of the images' (20 of Fashion-MNIST's 28), never under
+ * 16 pixels: 0 when the images are too small to shrink. */
 static inline int cli_small_view_side(int side)
 {
     int small = (side * 5 + 3) / 7;

@@ -7,7 +7,8 @@
  * Every allocation libpng asks for is bounded by what the image needs, not
  * by what a chunk's header claims: libpng only warns ("benign error") about
  * a chunk longer than its own limit and may then allocate the claimed
- * length, so a 45-byte file declaring a 1.7 GB palette would cost 1.7 GB. */
+ * length, so a 45-byte file declaring a 1.7 GB suggested palette (sPLT)
+ * would cost 1.7 GB. */
 #include <png.h>
 #include <setjmp.h>
 #include <string.h>
@@ -50,7 +51,7 @@ static void on_warning(png_structp png, png_const_charp message)
 
 /* Before the header is read: libpng's structures, zlib's window and
  * the ancillary chunks it parses (libpng's own default chunk limit). */
-#define PNG_CHUNK_ALLOC_LIMIT ((size_t)8000000)
+#define ALLOC_LIMIT_BEFORE_HEADER ((size_t)8000000)
 
 static png_voidp on_malloc(png_structp png, png_alloc_size_t size)
 {
@@ -218,7 +219,7 @@ selfsup_status selfsup__image_decode_png(const selfsup__image_source *src,
     ctx.src = src;
     ctx.why = why;
     ctx.why_cap = why_cap;
-    ctx.alloc_limit = PNG_CHUNK_ALLOC_LIMIT;
+    ctx.alloc_limit = ALLOC_LIMIT_BEFORE_HEADER;
     png_structp png =
         png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
                                  on_warning, &ctx, on_malloc, on_free);
