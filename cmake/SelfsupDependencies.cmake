@@ -29,6 +29,22 @@ selfsup_require(OpenMP_C_FOUND "OpenMP for C"
 
 find_package(Threads REQUIRED)
 
+# MPI is optional: with it, libselfsup-mpi (lib/mpi) and the selfsup
+# program's mpirun support are built; libselfsup never needs it.
+# SELFSUP_MPI=OFF builds without it even where it is installed.
+option(SELFSUP_MPI "build libselfsup-mpi when MPI is found" ON)
+if(SELFSUP_MPI)
+  find_package(MPI QUIET COMPONENTS C)
+endif()
+if(SELFSUP_MPI AND MPI_C_FOUND)
+  message(STATUS "libselfsup-mpi: MPI ${MPI_C_VERSION}")
+  set(SELFSUP_HAVE_MPI ON)
+else()
+  message(STATUS "libselfsup-mpi: not built (no MPI: apt-get install "
+    "libopenmpi-dev openmpi-bin)")
+  set(SELFSUP_HAVE_MPI OFF)
+endif()
+
 find_package(PkgConfig QUIET)
 if(BUILD_TESTING)
   selfsup_require(PKG_CONFIG_FOUND "pkg-config" pkg-config)

@@ -1,9 +1,15 @@
 # Install rules: headers, both libraries, pkg-config file, CMake package.
 include(CMakePackageConfigHelpers)
 
-install(DIRECTORY include/selfsup
-  DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h")
+if(SELFSUP_HAVE_MPI)
+  install(DIRECTORY include/selfsup
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+    FILES_MATCHING PATTERN "*.h")
+else()
+  install(DIRECTORY include/selfsup
+    DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
+    FILES_MATCHING PATTERN "*.h" PATTERN "selfsup_mpi.h" EXCLUDE)
+endif()
 
 install(TARGETS selfsup selfsup_static
   EXPORT selfsupTargets
@@ -13,6 +19,18 @@ install(TARGETS selfsup selfsup_static
   INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(SELFSUP_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/selfsup)
+
+# libselfsup-mpi in its own export set, which the package file loads when
+# it was installed (and then looks for MPI).
+if(SELFSUP_HAVE_MPI)
+  install(TARGETS selfsup_mpi
+    EXPORT selfsupMpiTargets
+    LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
+    INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(EXPORT selfsupMpiTargets
+    NAMESPACE selfsup::
+    DESTINATION ${SELFSUP_CMAKE_DIR})
+endif()
 install(EXPORT selfsupTargets
   NAMESPACE selfsup::
   DESTINATION ${SELFSUP_CMAKE_DIR})
@@ -37,3 +55,15 @@ string(REGEX REPLACE "/$" "" SELFSUP_PC_TO_PREFIX "${SELFSUP_PC_TO_PREFIX}")
 configure_file(cmake/selfsup.pc.in ${PROJECT_BINARY_DIR}/selfsup.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/selfsup.pc
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+if(SELFSUP_HAVE_MPI)
+  # Open MPI ships ompi-c.pc; other MPIs are found through their wrappers,
+  # so the file names Open MPI's module only when that is the one in use.
+  set(SELFSUP_PC_MPI "")
+  if(MPI_C_LIBRARIES MATCHES "openmpi|libmpi\\.so")
+    set(SELFSUP_PC_MPI ", ompi-c")
+  endif()
+  configure_file(cmake/selfsup-mpi.pc.in ${PROJECT_BINARY_DIR}/selfsup-mpi.pc
+    @ONLY)
+  install(FILES ${PROJECT_BINARY_DIR}/selfsup-mpi.pc
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+endif()

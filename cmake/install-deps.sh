@@ -7,10 +7,12 @@
 # uses); clang does not search GCC's include directory, so libomp-14-dev
 # provides the omp.h it compiles with (the omp_* calls the library makes are
 # the same functions in both runtimes; only libgomp is linked).
+# Open MPI builds libselfsup-mpi and runs its test under mpirun; the library
+# and the program build without it.
 set -eu
 packages="cmake make gcc pkg-config libdnnl-dev ocl-icd-opencl-dev check zlib1g-dev libpng-dev libjpeg62-turbo-dev
           abigail-tools binutils clang libclang-rt-14-dev libomp-14-dev
-          dataset-fashion-mnist"
+          dataset-fashion-mnist libopenmpi-dev openmpi-bin"
 missing=""
 for p in $packages; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

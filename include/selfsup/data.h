@@ -164,6 +164,14 @@ typedef struct selfsup_loader selfsup_loader;
  *   prefetch  (2)  batches made ahead on the worker thread (0..16); 0 makes
  *                  each batch in selfsup_loader_next, on the caller's
  *                  thread
+ *   ranks     (1)  training over R ranks (selfsup_learner_set_comm): this
+ *   rank      (0)  loader makes rows rank * N .. rank * N + N - 1 of every
+ *                  batch, N = batch_size / ranks, the same images and views
+ *                  as one loader's rows there (the order is a function of
+ *                  (seed, epoch), each view of (seed, epoch, image)), and
+ *                  selfsup_loader_batch_indices gives those rows' images.
+ *                  batch_size, and the epoch's last batch unless
+ *                  drop_last=1, must divide by ranks
  * Batches are identical bits whatever prefetch and thread count. A
  * batch_size above the dataset's count makes one batch of the whole dataset
  * per epoch (with drop_last, SELFSUP_ERR_INVALID_ARGUMENT: no batch). */

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "encoder.h"
 #include "export.h"
 #include "status.h"
@@ -37,7 +38,8 @@ SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
  * Keys (docs/training.md):
  * encoder, projector, predictor, objective, optimizer, lr, lr_batch,
  * batch_size, total_steps, warmup_fraction, final_lr_ratio, ema_base,
- * views, seed, predictor_fixed_lr, stop_gradient, recipe, dataset_size.
+ * views, seed, predictor_fixed_lr, stop_gradient, recipe, dataset_size,
+ * sync_batch_norm.
  *
  * recipe is "paper", "short" or "auto" (the default): which of the
  * method's recipes fills the keys the caller does not set. "auto" takes
@@ -74,6 +76,23 @@ SELFSUP_API void selfsup_learner_destroy(selfsup_learner *l);
 SELFSUP_API selfsup_status
 selfsup_learner_step(selfsup_learner *l, int n_views,
                      const selfsup_tensor *const *views, float *loss);
+
+/* Spreads the learner's steps over the ranks of comm (docs/distributed.md),
+ * or back to this process alone with NULL (or a communicator of one rank).
+ * Collective: every rank calls it, with learners made from the same config
+ * (every key, the step and the library version are compared, and a
+ * difference fails on every rank naming the key). Rank 0's weights and
+ * batch-norm statistics are then copied to every rank. Afterwards each
+ * rank passes its own N = batch_size / R images of every batch to
+ * selfsup_learner_step, rank r the rows r N .. r N + N - 1 of the batch
+ * one process would take, and every rank's step is the one process's step
+ * on the whole batch: batch norm normalises over all ranks (config key
+ * sync_batch_norm, 1 by default; 0 keeps each rank's statistics), the
+ * objective sees every rank's embeddings, the gradients are summed. A rank
+ * that fails before the step's collectives makes every rank fail with its
+ * status and message ("rank R: ..."). comm must outlive its use here. */
+SELFSUP_API selfsup_status selfsup_learner_set_comm(selfsup_learner *l,
+                                                    selfsup_comm *comm);
 
 /* Runs the online encoder in inference mode: images (N, C, H, W) ->
  * features (N, D), D = selfsup_learner_feature_dim(l). */

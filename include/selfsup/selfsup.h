@@ -11,6 +11,7 @@
 #include "version.h"
 #include "status.h"
 #include "threads.h"
+#include "comm.h"
 #include "tensor.h"
 #include "checkpoint.h"
 #include "data.h"

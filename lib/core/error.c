@@ -48,6 +48,13 @@ const char *selfsup__last_detail(void)
     return last_message + detail_at;
 }
 
+selfsup_status selfsup_report_error(selfsup_status status, const char *call,
+                                    const char *message)
+{
+    return selfsup__fail(status, call ? call : "selfsup", "%s",
+                         message ? message : "");
+}
+
 void selfsup_clear_error(void)
 {
     last_message[0] = '\0';
@@ -79,6 +86,8 @@ const char *selfsup_status_string(selfsup_status s)
         return "oneDNN backend error";
     case SELFSUP_ERR_STATE:
         return "invalid state";
+    case SELFSUP_ERR_COMM:
+        return "communication failed";
     }
     return "unknown status";
 }

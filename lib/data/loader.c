@@ -49,6 +49,9 @@ struct selfsup_loader {
     int64_t tail; /* the last batch's size when partial, else 0 */
     uint64_t seed;
     int shuffle, drop_last, prefetch;
+    /* this loader makes rows rank * n .. rank * n + n - 1 of every batch of
+     * n * ranks (1 rank: the whole batch) */
+    long rank, ranks;
 
     int n_slots;
     batch_slot *slots;
@@ -107,10 +110,11 @@ static void make_batch(selfsup_loader *l, batch_slot *s)
     if (l->order_epoch != s->epoch)
         make_order(l, s->epoch);
     int last = s->batch == l->batches_per_epoch - 1;
-    s->n = last && l->tail ? l->tail : l->batch_size;
-    memcpy(s->indices, l->order + s->batch * l->batch_size,
+    s->n = (last && l->tail ? l->tail : l->batch_size) / l->ranks;
+    memcpy(s->indices, l->order + s->batch * l->batch_size + l->rank * s->n,
            (size_t)s->n * sizeof(int64_t));
-    selfsup_tensor *const *views = s->n == l->batch_size ? s->full : s->tail;
+    selfsup_tensor *const *views =
+        s->n == l->batch_size / l->ranks ? s->full : s->tail;
     float *dst[SS_VIEWS_MAX];
     for (int i = 0; i < l->v->n_views; i++)
         dst[i] = selfsup__tensor_mut(views[i]);
@@ -207,10 +211,10 @@ static selfsup_status slots_make(selfsup_loader *l)
         if (!s->indices)
             return SELFSUP_ERR_OUT_OF_MEMORY;
         for (int k = 0; k < l->v->n_views; k++) {
-            dims[0] = l->batch_size;
+            dims[0] = l->batch_size / l->ranks;
             SS_TRY(selfsup_tensor_create(&s->full[k], 4, dims));
             if (l->tail) {
-                dims[0] = l->tail;
+                dims[0] = l->tail / l->ranks;
                 SS_TRY(selfsup_tensor_create(&s->tail[k], 4, dims));
             }
         }
@@ -220,7 +224,7 @@ static selfsup_status slots_make(selfsup_loader *l)
 
 static selfsup_status parse_options(selfsup_loader *l, const char *options)
 {
-    long prefetch = l->prefetch;
+    long prefetch = l->prefetch, rank = 0, ranks = 1;
     if (options) {
         selfsup__spec s;
         selfsup_status st =
@@ -238,11 +242,22 @@ static selfsup_status parse_options(selfsup_loader *l, const char *options)
         if (st == SELFSUP_OK)
             st = selfsup__spec_int(&s, "prefetch", 0, MAX_PREFETCH, &prefetch);
         if (st == SELFSUP_OK)
+            st = selfsup__spec_int(&s, "ranks", 1, 1L << 20, &ranks);
+        if (st == SELFSUP_OK)
+            st = selfsup__spec_int(&s, "rank", 0, 1L << 20, &rank);
+        if (st == SELFSUP_OK)
             st = selfsup__spec_finish(&s);
         selfsup__spec_free(&s);
         SS_TRY(st);
+        if (rank >= ranks)
+            return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                           "options = \"%s\": rank = %ld is not below ranks "
+                           "= %ld",
+                           options, rank, ranks);
     }
     l->prefetch = (int)prefetch;
+    l->rank = rank;
+    l->ranks = ranks;
     return SELFSUP_OK;
 }
 
@@ -278,6 +293,16 @@ selfsup_status selfsup_loader_create(selfsup_loader **out,
                        (long long)batch_size, (long long)d->count);
     if (batch_size > d->count)
         batch_size = d->count; /* one batch per epoch: the whole dataset */
+    int64_t rest = tmp.drop_last ? 0 : d->count % batch_size;
+    if (batch_size % tmp.ranks != 0 || rest % tmp.ranks != 0)
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "a batch of %lld images does not divide among ranks = "
+                       "%ld%s",
+                       (long long)(batch_size % tmp.ranks ? batch_size : rest),
+                       tmp.ranks,
+                       batch_size % tmp.ranks ? ""
+                                              : " (the epoch's last): set "
+                                                "drop_last=1");
     SS_TRY(selfsup__views_check(v, d->channels, d->height, d->width, __func__));
 
     selfsup_loader *l = selfsup__calloc(1, sizeof *l);
@@ -289,8 +314,7 @@ selfsup_status selfsup_loader_create(selfsup_loader **out,
     l->seed = seed;
     l->batch_size = batch_size;
     l->batches_per_epoch = d->count / batch_size;
-    int64_t rest = d->count % batch_size;
-    if (rest && !l->drop_last) {
+    if (rest) {
         l->batches_per_epoch++;
         l->tail = rest;
     }
@@ -349,7 +373,7 @@ static void publish(const selfsup_loader *l, const batch_slot *s,
                     selfsup_tensor *const **views, int64_t *epoch,
                     int64_t *batch_index)
 {
-    *views = s->n == l->batch_size ? s->full : s->tail;
+    *views = s->n == l->batch_size / l->ranks ? s->full : s->tail;
     if (epoch)
         *epoch = s->epoch;
     if (batch_index)

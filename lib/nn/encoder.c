@@ -6,6 +6,7 @@
 
 #include "arch.h"
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "core/spec.h"
@@ -34,11 +35,13 @@ struct selfsup_encoder {
     selfsup__plan *pending[SELFSUP_ENCODER_MAX_VIEWS];
     float *input_mean, *input_std; /* NULL: not recorded; C values each */
     selfsup_whitening *whitening;  /* NULL: not recorded */
+    selfsup_comm *comm; /* training normalises over its ranks (NULL: none) */
 };
 
 static selfsup__plan_ctx ctx_of(const selfsup_encoder *e)
 {
-    return (selfsup__plan_ctx){&e->g, e->params, e->grads, e->buffers, e->dt};
+    return (selfsup__plan_ctx){&e->g,      e->params, e->grads,
+                               e->buffers, e->dt,     e->comm};
 }
 
 void selfsup_encoder_destroy(selfsup_encoder *e)
@@ -484,6 +487,8 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
     }
     for (selfsup__plan *p = e->plans; p; p = p->next) {
         if (p->training == training && p->threads == threads &&
+            p->comm ==
+                (training && selfsup__comm_active(e->comm) ? e->comm : NULL) &&
             memcmp(p->in_dims, dims, (size_t)rank * sizeof *dims) == 0) {
             p->last_use = ++e->clock;
             *out = p;
@@ -824,4 +829,17 @@ void selfsup__encoder_table(const selfsup_encoder *e,
 void selfsup__encoder_params_changed(selfsup_encoder *e)
 {
     e->version++;
+}
+
+selfsup_status selfsup__encoder_set_comm(selfsup_encoder *e, selfsup_comm *comm)
+{
+    /* Plans remember the communicator they were built with, and the next
+     * forward picks one built with this one: a backward already pending
+     * finishes on its own plan. */
+    if (selfsup__comm_active(comm) && e->dt != dnnl_f32)
+        return SS_FAIL(SELFSUP_ERR_UNSUPPORTED,
+                       "batch norm over %d ranks needs precision=f32",
+                       selfsup_comm_size(comm));
+    e->comm = comm;
+    return SELFSUP_OK;
 }

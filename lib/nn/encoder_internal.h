@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "core/param_info.h"
+#include "selfsup/comm.h"
 #include "selfsup/encoder.h"
 
 /* The flat parameter and gradient buffers (same layout, count floats) and
@@ -43,6 +44,12 @@ void selfsup__encoder_params_changed(selfsup_encoder *e);
  * NULL when none was recorded. */
 void selfsup__encoder_input_norm(const selfsup_encoder *e, const float **mean,
                                  const float **std);
+
+/* Training passes from the next forward on normalise batch norm over the
+ * ranks of comm (NULL or one rank: this process's batch); comm outlives
+ * its use here. Float32 only (SELFSUP_ERR_UNSUPPORTED). */
+selfsup_status selfsup__encoder_set_comm(selfsup_encoder *e,
+                                         selfsup_comm *comm);
 
 /* For tests: an encoder over a hand-built graph (taken over, also on
  * failure), initialised from seed; bf16 selects bfloat16 compute. */

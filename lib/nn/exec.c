@@ -1,6 +1,7 @@
 /* Running a plan: the forward pass of one view, and its backward. */
 #include <string.h>
 
+#include "core/comm.h"
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "plan.h"
@@ -47,6 +48,13 @@ static selfsup_status refresh_weights(selfsup__plan *p, dnnl_stream_t s,
     return SELFSUP_OK;
 }
 
+static void *handle(dnnl_memory_t m)
+{
+    void *h = NULL;
+    dnnl_memory_get_data_handle(m, &h);
+    return h;
+}
+
 static selfsup_status forward_op(selfsup__plan *p, const selfsup__graph *g,
                                  selfsup__view_store *v, dnnl_stream_t s, int i)
 {
@@ -63,6 +71,12 @@ static selfsup_status forward_op(selfsup__plan *p, const selfsup__graph *g,
         arg(&x, DNNL_ARG_BIAS, o->bias);
         break;
     case SS_OP_BN:
+        if (p->comm) {
+            SS_DNNL(dnnl_stream_wait(s), "stream wait");
+            SS_TRY(selfsup__bn_sync_stats(
+                p->comm, &o->sync_layout, handle(x.a[0].memory),
+                handle(v->mean[i]), handle(v->var[i]), p->sync_scratch));
+        }
         arg(&x, DNNL_ARG_SCALE, o->scale);
         arg(&x, DNNL_ARG_SHIFT, o->bias);
         arg(&x, DNNL_ARG_MEAN, p->training ? v->mean[i] : o->run_mean);
@@ -93,7 +107,7 @@ static void update_running_stats(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         if (op->kind != SS_OP_BN)
             continue;
         int64_t c = p->dims[op->src[0]][1];
-        double n = (double)p->ops[i].stat_count;
+        double n = (double)p->ops[i].stat_count * selfsup_comm_size(p->comm);
         float unbias = (float)(n / (n - 1.0));
         float *rm = ctx->buffers + g->buffers[op->buffer_mean].offset;
         float *rv = ctx->buffers + g->buffers[op->buffer_var].offset;
@@ -186,6 +200,16 @@ static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
         arg(&x, DNNL_ARG_DIFF_SCALE, o->dscale);
         arg(&x, DNNL_ARG_DIFF_SHIFT, o->dbias);
         SS_TRY(run(&o->bwd, s, &x));
+        if (p->comm) {
+            SS_DNNL(dnnl_stream_wait(s), "stream wait");
+            SS_TRY(selfsup__bn_sync_backward(
+                p->comm, &o->sync_layout, handle(x.a[0].memory),
+                handle(v->mean[i]), handle(v->var[i]),
+                o->dscale ? handle(o->scale) : NULL,
+                o->dscale ? handle(o->dbias) : NULL,
+                o->dscale ? handle(o->dscale) : NULL, SELFSUP__BN_EPS,
+                handle(ds), p->sync_scratch));
+        }
         if (o->dscale) {
             SS_TRY(add_grad(&o->db_reorder, s, o->dscale, o->g_scale));
             SS_TRY(add_grad(&o->db_reorder, s, o->dbias, o->g_bias));

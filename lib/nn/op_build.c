@@ -1,12 +1,11 @@
 /* The oneDNN primitives of each layer, for one plan. */
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "plan.h"
-
-static const float BN_EPS = 1e-5f;
 
 static int rank_of(const selfsup__plan_ctx *ctx, int t)
 {
@@ -167,8 +166,10 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     int s = op->src[0], d = op->dst;
     dnnl_memory_desc_t src, plain;
     SS_TRY(src_md(p, ctx, s, 0, &src));
+    /* synchronised: the statistics over every rank are given (bn_sync.h) */
     unsigned flags = (op->affine ? dnnl_use_scale | dnnl_use_shift : 0u) |
-                     (op->relu ? dnnl_fuse_norm_relu : 0u);
+                     (op->relu ? dnnl_fuse_norm_relu : 0u) |
+                     (p->comm ? dnnl_use_global_stats : 0u);
     unsigned fwd_flags = flags | (p->training ? 0u : dnnl_use_global_stats);
     dnnl_prop_kind_t kind =
         p->training ? dnnl_forward_training : dnnl_forward_inference;
@@ -192,7 +193,7 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                                                  blocks[k].tag),
                     "batch-norm image descriptor");
             SS_DNNL(dnnl_batch_normalization_forward_desc_init(
-                        &fd, kind, &o->image_md, BN_EPS, fwd_flags),
+                        &fd, kind, &o->image_md, SELFSUP__BN_EPS, fwd_flags),
                     "batch-norm forward descriptor");
             SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
             if (selfsup__prim_is_reference(&o->fwd))
@@ -203,8 +204,8 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     }
     const dnnl_memory_desc_t *data = o->as_image ? &o->image_md : &src;
     if (!o->fwd.prim) {
-        SS_DNNL(dnnl_batch_normalization_forward_desc_init(&fd, kind, data,
-                                                           BN_EPS, fwd_flags),
+        SS_DNNL(dnnl_batch_normalization_forward_desc_init(
+                    &fd, kind, data, SELFSUP__BN_EPS, fwd_flags),
                 "batch-norm forward descriptor");
         SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
     }
@@ -215,12 +216,21 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         o->stat_count *= p->dims[s][k];
     if (!p->training)
         return SELFSUP_OK;
+    if (p->comm) {
+        char layer[SELFSUP__PARAM_NAME_MAX];
+        snprintf(layer, sizeof layer, "%s",
+                 ctx->g->buffers[op->buffer_mean].name);
+        char *dot = strrchr(layer, '.');
+        if (dot)
+            *dot = '\0';
+        SS_TRY(selfsup__bn_layout_of(&o->sync_layout, data, layer));
+    }
     const dnnl_memory_desc_t *ws =
         selfsup__pd_md(&o->fwd, dnnl_query_workspace_md);
     o->ws_bytes = ws ? dnnl_memory_desc_get_size(ws) : 0;
     SS_DNNL(dnnl_batch_normalization_backward_desc_init(
                 &bd, op->affine ? dnnl_backward : dnnl_backward_data, data,
-                data, BN_EPS, flags),
+                data, SELFSUP__BN_EPS, flags),
             "batch-norm backward descriptor");
     return selfsup__prim_create(&o->bwd, &bd, NULL, o->fwd.pd);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "core/tensor_impl.h"
@@ -510,6 +511,19 @@ static selfsup_status build(selfsup__plan *p, const selfsup__plan_ctx *ctx)
     for (int i = 0; i < g->n_ops; i++)
         SS_TRY(selfsup__op_build(p, ctx, i));
     SS_TRY(check_batch_stats(p, g));
+    if (p->comm) {
+        int64_t widest = 1;
+        for (int i = 0; i < g->n_ops; i++)
+            if (g->ops[i].kind == SS_OP_BN &&
+                p->dims[g->ops[i].src[0]][1] > widest)
+                widest = p->dims[g->ops[i].src[0]][1];
+        p->sync_scratch =
+            selfsup__malloc((size_t)(4 * widest) * sizeof(double));
+        if (!p->sync_scratch)
+            return SS_FAIL(
+                SELFSUP_ERR_OUT_OF_MEMORY,
+                "cannot allocate the batch-norm statistics' scratch");
+    }
     SS_TRY(build_edges(p, g));
     SS_TRY(plan_activations(p, g));
     if (p->training)
@@ -564,6 +578,7 @@ selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
     p->in_rank = ctx->g->tensors[ctx->g->input].rank;
     memcpy(p->in_dims, in_dims, (size_t)p->in_rank * sizeof *in_dims);
     p->training = training;
+    p->comm = training && selfsup__comm_active(ctx->comm) ? ctx->comm : NULL;
     p->threads = selfsup__num_threads();
     p->dt = ctx->dt;
     p->act_tag = act_tag;
@@ -670,6 +685,7 @@ void selfsup__plan_destroy(selfsup__plan *p)
         dnnl_memory_destroy(p->diff_mem[k]);
     for (int b = 0; p->diff_bufs && b < p->n_diff_bufs; b++)
         selfsup__free(p->diff_bufs[b]);
+    selfsup__free(p->sync_scratch);
     selfsup__prim_destroy(&p->in_reorder);
     selfsup__prim_destroy(&p->out_reorder);
     selfsup__prim_destroy(&p->gout_reorder);

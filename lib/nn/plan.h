@@ -19,9 +19,13 @@
 #include <dnnl.h>
 #include <stdint.h>
 
+#include "bn_sync.h"
 #include "graph.h"
 #include "prim.h"
 #include "selfsup/encoder.h"
+
+/* Batch norm's epsilon, PyTorch's default. */
+#define SELFSUP__BN_EPS 1e-5f
 
 /* The primitives and parameter bindings of one op in one plan. */
 typedef struct selfsup__op_plan {
@@ -51,6 +55,7 @@ typedef struct selfsup__op_plan {
      * the tensors (its plain 2-D kernel is a slow reference one) */
     int as_image;
     dnnl_memory_desc_t image_md;
+    selfsup__bn_layout sync_layout; /* bn in a synchronised plan */
 } selfsup__op_plan;
 
 /* What one view's forward keeps for its backward. */
@@ -117,6 +122,10 @@ typedef struct selfsup__plan {
     /* shared scratch */
     void *scratch;
     void *grad_tmp;
+    /* training with batch-norm statistics over the ranks of comm (NULL:
+     * this process's batch), and the statistics' scratch (4 C doubles) */
+    selfsup_comm *comm;
+    double *sync_scratch;
     uint64_t w_fwd_version, w_bwd_version; /* of the weight copies */
     uint64_t last_use;
 } selfsup__plan;
@@ -126,6 +135,7 @@ typedef struct selfsup__plan_ctx {
     const selfsup__graph *g;
     float *params, *grads, *buffers;
     dnnl_data_type_t dt;
+    selfsup_comm *comm; /* training plans synchronise batch norm over it */
 } selfsup__plan_ctx;
 
 /* Builds the plan for input dims (rank 4 or 2) in training or inference

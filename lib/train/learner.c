@@ -183,7 +183,9 @@ void selfsup__learner_free_view_buffers(selfsup_learner *l)
         selfsup_tensor *all[] = {
             b->features,        b->projection,        b->prediction,
             b->target_features, b->target_projection, b->grad_prediction,
-            b->grad_projection, b->grad_features,     b->grad_extra};
+            b->grad_projection, b->grad_features,     b->grad_extra,
+            b->all_online,      b->all_target,        b->all_grad,
+            b->all_grad_extra};
         for (size_t i = 0; i < sizeof all / sizeof *all; i++)
             selfsup_tensor_destroy(all[i]);
         memset(b, 0, sizeof *b);

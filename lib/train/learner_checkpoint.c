@@ -250,11 +250,14 @@ static selfsup_status config_from_file(const selfsup__ckpt_reader *r,
         const char *key = selfsup_learner_config_key(c, k);
         snprintf(name, sizeof name, "learner/config/%s", key);
         selfsup_status s = SELFSUP_OK;
-        if ((k == SELFSUP__KEY_RECIPE || k == SELFSUP__KEY_DATASET_SIZE) &&
+        if ((k == SELFSUP__KEY_RECIPE || k == SELFSUP__KEY_DATASET_SIZE ||
+             k == SELFSUP__KEY_SYNC_BATCH_NORM) &&
             selfsup__ckpt_find(r, name) < 0)
             /* Files from before these keys hold every resolved value: the
-             * recipe they name is the one they ran. */
-            value = k == SELFSUP__KEY_RECIPE ? "paper" : "0";
+             * recipe they name is the one they ran; they ran on one rank. */
+            value = k == SELFSUP__KEY_RECIPE            ? "paper"
+                    : k == SELFSUP__KEY_SYNC_BATCH_NORM ? "1"
+                                                        : "0";
         else
             s = selfsup__ckpt_get_string(r, name, &value);
         if (s == SELFSUP_OK)

@@ -50,6 +50,7 @@ static const key_desc KEYS[SELFSUP__KEY_COUNT] = {
     [SELFSUP__KEY_STOP_GRADIENT] = {"stop_gradient", TYPE_BOOL, 0, 1},
     [SELFSUP__KEY_RECIPE] = {"recipe", TYPE_RECIPE, 0, 0},
     [SELFSUP__KEY_DATASET_SIZE] = {"dataset_size", TYPE_INT, 0, 1e12},
+    [SELFSUP__KEY_SYNC_BATCH_NORM] = {"sync_batch_norm", TYPE_BOOL, 0, 1},
 };
 
 static const char *const RECIPE_NAMES[] = {"paper", "short"};
@@ -84,6 +85,7 @@ static const recipe COMMON = {{
     [SELFSUP__KEY_STOP_GRADIENT] = "1",
     [SELFSUP__KEY_RECIPE] = "auto",
     [SELFSUP__KEY_DATASET_SIZE] = "0",
+    [SELFSUP__KEY_SYNC_BATCH_NORM] = "1",
 }};
 
 static const recipe RECIPES[] = {

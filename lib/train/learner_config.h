@@ -37,6 +37,7 @@ typedef enum selfsup__config_key {
     SELFSUP__KEY_STOP_GRADIENT,
     SELFSUP__KEY_RECIPE,
     SELFSUP__KEY_DATASET_SIZE,
+    SELFSUP__KEY_SYNC_BATCH_NORM,
     SELFSUP__KEY_COUNT
 } selfsup__config_key;
 

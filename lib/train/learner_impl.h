@@ -3,6 +3,7 @@
 #define SELFSUP_TRAIN_LEARNER_IMPL_H
 
 #include "learner_config.h"
+#include "selfsup/comm.h"
 #include "selfsup/encoder.h"
 #include "selfsup/objective.h"
 
@@ -30,6 +31,9 @@ typedef struct selfsup__view_buffers {
     selfsup_tensor *target_features, *target_projection; /* BYOL */
     selfsup_tensor *grad_prediction, *grad_projection, *grad_features;
     selfsup_tensor *grad_extra; /* SimSiam without stop-gradient */
+    /* Over ranks: every rank's rows of what the objective compares, and
+     * its gradient over them (R N rows, rank r's at r N) */
+    selfsup_tensor *all_online, *all_target, *all_grad, *all_grad_extra;
 } selfsup__view_buffers;
 
 struct selfsup_learner {
@@ -51,6 +55,8 @@ struct selfsup_learner {
     int64_t buffer_snapshot_count;
 
     double last_loss, last_lr, last_tau, last_collapse;
+
+    selfsup_comm *comm; /* the ranks a step spans; NULL: this process */
 };
 
 /* The network in role (0 .. SELFSUP__ROLE_COUNT-1), NULL if the method has

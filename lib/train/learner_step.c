@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/comm.h"
 #include "core/error.h"
 #include "core/tensor_impl.h"
 #include "learner_impl.h"
@@ -44,9 +45,22 @@ static selfsup_status ensure_view_buffers(selfsup_learner *l, int64_t n)
             if (s == SELFSUP_OK)
                 s = selfsup_tensor_create(&b->target_projection, 2, pd);
         }
-        if (s == SELFSUP_OK &&
-            !selfsup__config_int(&l->config, SELFSUP__KEY_STOP_GRADIENT))
+        int extra =
+            !selfsup__config_int(&l->config, SELFSUP__KEY_STOP_GRADIENT);
+        if (s == SELFSUP_OK && extra)
             s = selfsup_tensor_create(&b->grad_extra, 2, pd);
+        if (s == SELFSUP_OK && selfsup__comm_active(l->comm)) {
+            int64_t rows = n * selfsup_comm_size(l->comm);
+            const int64_t od[2] = {rows, pred ? pred : proj},
+                          td[2] = {rows, proj};
+            s = selfsup_tensor_create(&b->all_online, 2, od);
+            if (s == SELFSUP_OK)
+                s = selfsup_tensor_create(&b->all_grad, 2, od);
+            if (s == SELFSUP_OK && (pred || l->target[NET_ENCODER]))
+                s = selfsup_tensor_create(&b->all_target, 2, td);
+            if (s == SELFSUP_OK && extra)
+                s = selfsup_tensor_create(&b->all_grad_extra, 2, td);
+        }
         if (s != SELFSUP_OK) {
             selfsup__learner_free_view_buffers(l);
             return s;
@@ -110,6 +124,19 @@ static selfsup_status forward_all(selfsup_learner *l,
     return SELFSUP_OK;
 }
 
+/* The objective, on this process's rows or on every rank's. */
+static selfsup_status compare(selfsup_learner *l,
+                              const selfsup_tensor *const *online,
+                              const selfsup_tensor *const *target, float *loss,
+                              selfsup_tensor **grads, int extra)
+{
+    if (selfsup__comm_active(l->comm))
+        return selfsup__learner_objective_over_ranks(l, online, target, loss,
+                                                     grads, extra);
+    return selfsup_objective_compute(l->objective, l->n_views, online, target,
+                                     loss, grads);
+}
+
 /* The objective on what the method compares, and dL/d(online outputs). */
 static selfsup_status objective_all(selfsup_learner *l, float *loss)
 {
@@ -130,8 +157,7 @@ static selfsup_status objective_all(selfsup_learner *l, float *loss)
             has_target = 1;
         }
     }
-    SS_TRY(selfsup_objective_compute(l->objective, l->n_views, online,
-                                     has_target ? target : NULL, loss, grads));
+    SS_TRY(compare(l, online, has_target ? target : NULL, loss, grads, 0));
     if (has_predictor && !l->target[NET_ENCODER] &&
         !selfsup__config_int(&l->config, SELFSUP__KEY_STOP_GRADIENT)) {
         /* The test-only switch: let gradient through SimSiam's target
@@ -146,8 +172,7 @@ static selfsup_status objective_all(selfsup_learner *l, float *loss)
             gz[v] = l->views[v].grad_extra;
         }
         float same_loss;
-        SS_TRY(selfsup_objective_compute(l->objective, l->n_views, z, p,
-                                         &same_loss, gz));
+        SS_TRY(compare(l, z, p, &same_loss, gz, 1));
     }
     return SELFSUP_OK;
 }
@@ -210,11 +235,19 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
     SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(loss);
-    SS_TRY(check_views(l, n_views, views));
-    SS_TRY(ensure_view_buffers(l, views[0]->dims[0]));
+    /* Every rank agrees that it can step before the first collective, so
+     * that one rank's error stops all of them instead of leaving the
+     * others waiting in a collective. */
+    selfsup_status ready = check_views(l, n_views, views);
+    if (ready == SELFSUP_OK)
+        ready = ensure_view_buffers(l, views[0]->dims[0]);
     /* Forward passes move BN running statistics; keep them to undo a step
      * that fails. */
-    SS_TRY(selfsup__learner_snapshot_buffers(l));
+    if (ready == SELFSUP_OK)
+        ready = selfsup__learner_snapshot_buffers(l);
+    SS_TRY(selfsup__comm_agree(l->comm, ready));
+    if (selfsup__comm_active(l->comm))
+        SS_TRY(selfsup__learner_check_batch(l, views[0]->dims[0]));
 
     for (int k = 0; k < NET_COUNT; k++)
         if (l->online[k])
@@ -227,8 +260,12 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
     if (s == SELFSUP_OK && !isfinite(value))
         s = SS_FAIL(SELFSUP_ERR_NUMERIC, "step %lld: the loss is %g",
                     (long long)l->step, (double)value);
+    if (selfsup__comm_active(l->comm)) /* the backward's collectives next */
+        s = selfsup__comm_agree(l->comm, s);
     if (s == SELFSUP_OK)
         s = backward_all(l);
+    if (s == SELFSUP_OK && selfsup__comm_active(l->comm))
+        s = selfsup__learner_sum_gradients(l);
     if (s == SELFSUP_OK)
         s = check_gradients(l);
     if (s != SELFSUP_OK) {

@@ -235,6 +235,62 @@ START_TEST(prefetch_depth_and_threads_do_not_change_bits)
 }
 END_TEST
 
+/* R loaders, one a rank, make the rows of one loader's batches: the same
+ * images and the same views, rank r's at rows r N .. r N + N - 1. */
+START_TEST(ranks_take_their_rows_of_each_batch)
+{
+    fixture f = setup(1);
+    enum { BATCH = 6, RANKS = 3, N = BATCH / RANKS };
+    selfsup_loader *whole = loader(&f, BATCH, "loader:drop_last=1");
+    selfsup_loader *part[RANKS];
+    for (int r = 0; r < RANKS; r++) {
+        char options[64];
+        snprintf(options, sizeof options,
+                 "loader:drop_last=1,ranks=%d,rank=%d,prefetch=%d", RANKS, r,
+                 r); /* the prefetch depth changes nothing */
+        part[r] = loader(&f, BATCH, options);
+        ck_assert_int_eq(selfsup_loader_batches_per_epoch(part[r]),
+                         selfsup_loader_batches_per_epoch(whole));
+    }
+    for (int k = 0; k < 7; k++) { /* past the first epoch's end */
+        snapshot all = take(whole);
+        ck_assert_int_eq(all.n, BATCH);
+        for (int r = 0; r < RANKS; r++) {
+            snapshot mine = take(part[r]);
+            ck_assert_int_eq(mine.n, N);
+            ck_assert_int_eq(mine.epoch, all.epoch);
+            ck_assert_int_eq(mine.batch, all.batch);
+            ck_assert(memcmp(mine.indices, all.indices + r * N,
+                             N * sizeof(int64_t)) == 0);
+            for (int v = 0; v < 2; v++)
+                ck_assert(memcmp(mine.views[v], all.views[v] + r * N * 100,
+                                 N * 100 * sizeof(float)) == 0);
+            drop(&mine);
+        }
+        drop(&all);
+    }
+    for (int r = 0; r < RANKS; r++)
+        selfsup_loader_destroy(part[r]);
+    selfsup_loader_destroy(whole);
+    /* what cannot divide is refused by name */
+    selfsup_loader *l = NULL;
+    ss_assert_fails(
+        selfsup_loader_create(&l, f.d, f.v, 5, 1, "loader:drop_last=1,ranks=2"),
+        SELFSUP_ERR_INVALID_ARGUMENT,
+        "a batch of 5 images does not divide among ranks = 2");
+    ss_assert_fails(
+        selfsup_loader_create(&l, f.d, f.v, 4, 1, "loader:ranks=2,rank=1"),
+        SELFSUP_ERR_INVALID_ARGUMENT,
+        "a batch of 3 images does not divide among ranks = 2 "
+        "(the epoch's last): set drop_last=1");
+    ss_assert_fails(
+        selfsup_loader_create(&l, f.d, f.v, 4, 1, "loader:ranks=2,rank=2"),
+        SELFSUP_ERR_INVALID_ARGUMENT, "rank = 2 is not below ranks = 2");
+    ck_assert_ptr_null(l);
+    teardown(&f);
+}
+END_TEST
+
 START_TEST(seek_reproduces_batches)
 {
     fixture f = setup(1);
@@ -369,6 +425,7 @@ TCase *loader_tcase(void)
     tcase_add_test(tc, batches_are_the_views_of_their_indices);
     tcase_add_test(tc, prefetch_depth_and_threads_do_not_change_bits);
     tcase_add_test(tc, seek_reproduces_batches);
+    tcase_add_test(tc, ranks_take_their_rows_of_each_batch);
     tcase_add_test(tc, destroy_in_any_state);
     tcase_add_test(tc, loader_errors);
     return tc;
