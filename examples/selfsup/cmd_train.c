@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli_eval.h"
+#include "cli_ranks.h"
 #include "commands.h"
 
 static volatile sig_atomic_t interrupted;
@@ -171,8 +172,13 @@ static int make_loader(const cli_train_plan *plan, const selfsup_dataset *train,
         selfsup_views_create(views, plan->augment, (int)n_views, side);
     if (s != SELFSUP_OK)
         return cli_fail("--augment", s);
-    s = selfsup_loader_create(loader, train, *views, batch, seed,
-                              "loader:drop_last=1,prefetch=2,shuffle=1");
+    /* over ranks, each loader makes its rank's rows of every batch */
+    char options[128];
+    snprintf(options, sizeof options,
+             "loader:drop_last=1,prefetch=2,shuffle=1,ranks=%d,rank=%d",
+             plan->ranks ? plan->ranks->size : 1,
+             plan->ranks ? plan->ranks->rank : 0);
+    s = selfsup_loader_create(loader, train, *views, batch, seed, options);
     return s == SELFSUP_OK ? CLI_OK : cli_fail("making the loader", s);
 }
 
@@ -376,6 +382,21 @@ int cli_train_run(const cli_train_plan *asked)
     selfsup_whitening *whitening = NULL;
     int64_t whitened_at = -1;
     cli_eval_options eval_opts = {plan->knn_k, plan->knn_t, false, false};
+    /* Over ranks, rank 0 leads: it alone evaluates, prints and writes;
+     * every rank trains. */
+    int ranks = plan->ranks ? plan->ranks->size : 1;
+    selfsup_comm *comm = plan->ranks ? plan->ranks->comm : NULL;
+    bool lead = !plan->ranks || plan->ranks->rank == 0;
+    if (!lead)
+        resolved.eval_every = 0;
+    if (ranks > 1 && plan->plan_to_budget) {
+        fprintf(stderr,
+                "selfsup: --time-budget without --epochs plans the "
+                "run on one process; over %d ranks give --epochs "
+                "(--time-budget then stops the run)\n",
+                ranks);
+        return CLI_USAGE;
+    }
 
     if (!cli_make_dir(plan->out))
         return CLI_FAILED;
@@ -510,6 +531,11 @@ int cli_train_run(const cli_train_plan *asked)
         if ((rc = make_learner(config, init, &learner)) != CLI_OK)
             goto done;
     }
+    if (ranks > 1 &&
+        (s = selfsup_learner_set_comm(learner, comm)) != SELFSUP_OK) {
+        rc = cli_fail("spreading the run over the ranks", s);
+        goto done;
+    }
 
     int64_t batch = config_int(learner, "batch_size");
     int64_t total = config_int(learner, "total_steps");
@@ -546,9 +572,10 @@ int cli_train_run(const cli_train_plan *asked)
     }
     snprintf(path, sizeof path, "%s/metrics.jsonl", plan->out);
     double random_knn = -1;
-    if (step > 0 ? !cli_metrics_resume(&metrics, path, step, &loss_curve,
-                                       &knn_curve, &random_knn)
-                 : !cli_metrics_open(&metrics, path, false)) {
+    if (lead &&
+        (step > 0 ? !cli_metrics_resume(&metrics, path, step, &loss_curve,
+                                        &knn_curve, &random_knn)
+                  : !cli_metrics_open(&metrics, path, false))) {
         rc = CLI_FAILED;
         goto done;
     }
@@ -559,6 +586,9 @@ int cli_train_run(const cli_train_plan *asked)
            (long long)selfsup_dataset_count(train), (long long)batch,
            (long long)n_views, view_side, view_side, (long long)total,
            (long long)epochs, selfsup_get_num_threads(), plan->out);
+    if (ranks > 1)
+        printf("over %d ranks: %lld images of each batch a rank\n", ranks,
+               (long long)(batch / ranks));
 
     struct sigaction sa, old_sa;
     memset(&sa, 0, sizeof sa);
@@ -612,6 +642,8 @@ int cli_train_run(const cli_train_plan *asked)
         int64_t at_epoch, at_batch;
         double t0 = cli_now();
         s = selfsup_loader_next(loader, &batch_views, &at_epoch, &at_batch);
+        if (ranks > 1) /* a rank that could not read its rows stops all */
+            s = selfsup_comm_agree(comm, s);
         if (s == SELFSUP_OK)
             s = selfsup_learner_step(learner, (int)n_views,
                                      (const selfsup_tensor *const *)batch_views,
@@ -668,7 +700,8 @@ int cli_train_run(const cli_train_plan *asked)
                    "(k = %d, T = %g), effective rank %.1f\n",
                    (long long)epoch + 1, 100 * top1, 100 * white, plan->knn_k,
                    (double)plan->knn_t, rank);
-            rc = save_all(learner, plan, whitening);
+            if (lead)
+                rc = save_all(learner, plan, whitening);
             eval_s = cli_now() - eval_started;
             eval_spent += eval_s;
         }
@@ -685,16 +718,32 @@ int cli_train_run(const cli_train_plan *asked)
                 epochs = (total + per_epoch - 1) / per_epoch;
             }
         }
-        if (interrupted) {
+        /* Stopping is rank 0's decision (its clock, its Ctrl-C), taken by
+         * every rank at the same step. */
+        bool stop_interrupted = interrupted;
+        bool stop_budget =
+            plan->time_budget > 0 && cli_now() - started > stop_after;
+        if (rc == CLI_OK && ranks > 1 &&
+            ((rc = cli_ranks_share_flag(plan->ranks, &stop_interrupted)) !=
+                 CLI_OK ||
+             (rc = cli_ranks_share_flag(plan->ranks, &stop_budget)) != CLI_OK))
+            break;
+        if (stop_interrupted) {
+            interrupted = 1;
             printf("\ninterrupted at step %lld: saving %s/last.ckpt\n",
                    (long long)step, plan->out);
             break;
         }
-        if (plan->time_budget > 0 && cli_now() - started > stop_after) {
+        if (stop_budget) {
             printf("\ntime budget of %gs reached at step %lld\n", stop_after,
                    (long long)step);
             break;
         }
+    }
+    if (!lead) { /* rank 0 writes what the run made */
+        if (rc == CLI_OK && interrupted)
+            rc = CLI_INTERRUPTED;
+        goto restore_signal;
     }
     if (rc == CLI_OK && whitened_at != step) {
         /* the run ended away from a monitor: whiten for the final encoder */
@@ -880,7 +929,7 @@ static bool export_grid_beside(const char *checkpoint, int64_t *grid)
 int cmd_train(int argc, char **argv)
 {
     cli_train_plan plan = {0};
-    const char *method = NULL;
+    const char *method = NULL, *distributed = NULL;
     int64_t seed = 0, knn_k = 0;
     double knn_t = 0, budget = 0;
     cli_option opts[] = {
@@ -937,6 +986,10 @@ int cmd_train(int argc, char **argv)
                 "trains)"),
         CLI_INT("view-size", &plan.view_size, "0", 0, 4096,
                 "side of the training views (0: the images' own)"),
+        CLI_TEXT("distributed", &distributed, "auto",
+                 "over several processes: auto (MPI when started by mpirun "
+                 "with more than one process), mpi, or none "
+                 "(docs/distributed.md)"),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "train",
                        "Trains an encoder without labels and saves "
@@ -974,5 +1027,15 @@ int cmd_train(int argc, char **argv)
     plan.knn_t = (float)knn_t;
     plan.time_budget = budget;
     plan.plan_to_budget = budget > 0 && !cli_given(opts, "epochs");
-    return cli_train_run(&plan);
+    cli_ranks ranks;
+    if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
+        return rc;
+    /* Rank 0 speaks for the run; the others report failures only. */
+    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
+                ranks.rank);
+    plan.ranks = &ranks;
+    rc = cli_train_run(&plan);
+    cli_ranks_stop(&ranks);
+    return rc;
 }

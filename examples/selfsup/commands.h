@@ -76,6 +76,8 @@ typedef struct cli_train_plan {
      * budget (otherwise the budget only stops the run). */
     bool plan_to_budget;
     bool skip_bad; /* --skip-bad */
+    /* the run's ranks (cli_ranks.h); NULL: this process alone */
+    const struct cli_ranks *ranks;
 } cli_train_plan;
 
 int cli_train_run(const cli_train_plan *plan);

@@ -1,0 +1,27 @@
+/* The selfsup program over several processes: under mpirun (or with
+ * --distributed mpi) `selfsup train` runs one rank a process through
+ * libselfsup-mpi; built without MPI, or started alone, it is one rank. */
+#ifndef SELFSUP_CLI_RANKS_H
+#define SELFSUP_CLI_RANKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <selfsup/selfsup.h>
+
+typedef struct cli_ranks {
+    int rank, size;
+    selfsup_comm *comm; /* NULL on one rank */
+    bool mpi_started;   /* this process called MPI_Init */
+} cli_ranks;
+
+/* mode: "auto" (MPI when a launcher started this process with more than
+ * one rank), "mpi" (always) or "none". Fills r; CLI_OK or CLI_USAGE /
+ * CLI_FAILED with a message. */
+int cli_ranks_start(cli_ranks *r, const char *mode);
+void cli_ranks_stop(cli_ranks *r);
+
+/* Rank 0's value on every rank (a decision only rank 0 takes: stop now). */
+int cli_ranks_share_flag(const cli_ranks *r, bool *flag);
+
+#endif
