@@ -67,6 +67,16 @@ void cli_ranks_stop(cli_ranks *r)
     r->mpi_started = false;
 }
 
+double cli_ranks_comm_seconds(const cli_ranks *r)
+{
+#ifdef SELFSUP_CLI_MPI
+    return r && r->comm ? selfsup_mpi_comm_seconds(r->comm) : 0.0;
+#else
+    (void)r;
+    return 0.0;
+#endif
+}
+
 int cli_ranks_share_flag(const cli_ranks *r, bool *flag)
 {
 #ifdef SELFSUP_CLI_MPI

@@ -21,6 +21,9 @@ typedef struct cli_ranks {
 int cli_ranks_start(cli_ranks *r, const char *mode);
 void cli_ranks_stop(cli_ranks *r);
 
+/* Seconds this rank spent in collectives (0 on one rank). */
+double cli_ranks_comm_seconds(const cli_ranks *r);
+
 /* Rank 0's value on every rank (a decision only rank 0 takes: stop now). */
 int cli_ranks_share_flag(const cli_ranks *r, bool *flag);
 

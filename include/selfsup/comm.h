@@ -70,6 +70,10 @@ SELFSUP_API selfsup_status selfsup_comm_set_release(selfsup_comm *c,
 SELFSUP_API selfsup_status selfsup_comm_agree(selfsup_comm *c,
                                               selfsup_status local);
 
+/* The user pointer c was made with (NULL for NULL): a transport library
+ * reaches its own state through it. */
+SELFSUP_API void *selfsup_comm_user(const selfsup_comm *c);
+
 /* This process's rank and the number of ranks (0 and 1 for NULL). */
 SELFSUP_API int selfsup_comm_rank(const selfsup_comm *c);
 SELFSUP_API int selfsup_comm_size(const selfsup_comm *c);

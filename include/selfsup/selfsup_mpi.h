@@ -31,6 +31,12 @@ extern "C" {
 SELFSUP_API selfsup_status selfsup_mpi_comm_create(selfsup_comm **out,
                                                    MPI_Comm comm);
 
+/* Seconds this rank has spent inside c's collectives since it was made
+ * (moving data and waiting for the other ranks), from MPI_Wtime; 0 for a
+ * communicator not made by selfsup_mpi_comm_create. For benchmarks: the
+ * share of a step spent communicating. */
+SELFSUP_API double selfsup_mpi_comm_seconds(const selfsup_comm *c);
+
 /* 1 when this process was started by an MPI launcher (mpirun, mpiexec,
  * srun) with more than one process, from the launcher's environment, so a
  * program can decide before MPI_Init whether to use MPI at all. */

@@ -71,6 +71,11 @@ selfsup_status selfsup_comm_agree(selfsup_comm *c, selfsup_status local)
     return selfsup__comm_agree(c, local);
 }
 
+void *selfsup_comm_user(const selfsup_comm *c)
+{
+    return c ? c->user : NULL;
+}
+
 int selfsup_comm_rank(const selfsup_comm *c)
 {
     return c ? c->rank : 0;

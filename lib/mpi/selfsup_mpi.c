@@ -7,29 +7,47 @@
 /* MPI counts are ints: larger transfers go in pieces of this many. */
 enum { PIECE = 1 << 28 };
 
+/* What a communicator's user pointer holds; magic tells ours apart. */
+typedef struct mpi_state {
+    unsigned magic;
+    MPI_Comm comm;  /* the duplicate */
+    double seconds; /* inside collectives */
+} mpi_state;
+
+enum { MAGIC = 0x5e1f3a71u };
+
 static MPI_Comm comm_of(void *user)
 {
-    return *(MPI_Comm *)user;
+    return ((mpi_state *)user)->comm;
+}
+
+static void add_time(void *user, double since)
+{
+    ((mpi_state *)user)->seconds += MPI_Wtime() - since;
 }
 
 static int allreduce(void *user, float *data, int64_t count)
 {
-    for (int64_t at = 0; at < count; at += PIECE) {
+    double t0 = MPI_Wtime();
+    int rc = MPI_SUCCESS;
+    for (int64_t at = 0; at < count && rc == MPI_SUCCESS; at += PIECE) {
         int n = (int)(count - at < PIECE ? count - at : PIECE);
-        int rc = MPI_Allreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM,
-                               comm_of(user));
-        if (rc != MPI_SUCCESS)
-            return rc;
+        rc = MPI_Allreduce(MPI_IN_PLACE, data + at, n, MPI_FLOAT, MPI_SUM,
+                           comm_of(user));
     }
-    return 0;
+    add_time(user, t0);
+    return rc;
 }
 
 static int allgather(void *user, const float *send, float *recv, int64_t count)
 {
     if (count > INT_MAX)
         return -1; /* embeddings, never this large */
-    return MPI_Allgather(send, (int)count, MPI_FLOAT, recv, (int)count,
-                         MPI_FLOAT, comm_of(user));
+    double t0 = MPI_Wtime();
+    int rc = MPI_Allgather(send, (int)count, MPI_FLOAT, recv, (int)count,
+                           MPI_FLOAT, comm_of(user));
+    add_time(user, t0);
+    return rc;
 }
 
 static int broadcast(void *user, void *data, int64_t bytes, int root)
@@ -48,7 +66,7 @@ static void release(void *user)
     int finalized = 0;
     MPI_Finalized(&finalized);
     if (!finalized)
-        MPI_Comm_free((MPI_Comm *)user);
+        MPI_Comm_free(&((mpi_state *)user)->comm);
     free(user);
 }
 
@@ -68,23 +86,24 @@ selfsup_status selfsup_mpi_comm_create(selfsup_comm **out, MPI_Comm comm)
         return fail(SELFSUP_ERR_STATE,
                     finalized ? "MPI is finalised"
                               : "MPI is not initialised: call MPI_Init first");
-    MPI_Comm *dup = malloc(sizeof *dup);
-    if (!dup)
+    mpi_state *state = calloc(1, sizeof *state);
+    if (!state)
         return fail(SELFSUP_ERR_OUT_OF_MEMORY, "no memory for the handle");
-    if (MPI_Comm_dup(comm, dup) != MPI_SUCCESS) {
-        free(dup);
+    state->magic = MAGIC;
+    if (MPI_Comm_dup(comm, &state->comm) != MPI_SUCCESS) {
+        free(state);
         return fail(SELFSUP_ERR_COMM, "MPI_Comm_dup failed");
     }
-    MPI_Comm_set_errhandler(*dup, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(*dup, &rank);
-    MPI_Comm_size(*dup, &size);
+    MPI_Comm_set_errhandler(state->comm, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(state->comm, &rank);
+    MPI_Comm_size(state->comm, &size);
     selfsup_comm *c = NULL;
-    selfsup_status s = selfsup_comm_create(&c, rank, size, dup);
+    selfsup_status s = selfsup_comm_create(&c, rank, size, state);
     if (s == SELFSUP_OK)
         s = selfsup_comm_set_release(c, release);
     if (s != SELFSUP_OK) {
-        MPI_Comm_free(dup);
-        free(dup);
+        MPI_Comm_free(&state->comm);
+        free(state);
         return s;
     }
     selfsup_comm_set_allreduce(c, allreduce);
@@ -92,6 +111,12 @@ selfsup_status selfsup_mpi_comm_create(selfsup_comm **out, MPI_Comm comm)
     selfsup_comm_set_broadcast(c, broadcast);
     *out = c;
     return SELFSUP_OK;
+}
+
+double selfsup_mpi_comm_seconds(const selfsup_comm *c)
+{
+    const mpi_state *state = selfsup_comm_user(c);
+    return state && state->magic == MAGIC ? state->seconds : 0.0;
 }
 
 int selfsup_mpi_launched(void)

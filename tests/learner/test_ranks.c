@@ -360,6 +360,8 @@ START_TEST(communicators_are_checked)
     ck_assert_int_eq(selfsup_comm_rank(c), 1);
     ck_assert_int_eq(selfsup_comm_size(c), 2);
     ck_assert_int_eq(selfsup_comm_size(NULL), 1);
+    ck_assert_ptr_null(selfsup_comm_user(c));
+    ck_assert_ptr_null(selfsup_comm_user(NULL));
     ss_assert_fails(selfsup_comm_set_allreduce(c, NULL),
                     SELFSUP_ERR_INVALID_ARGUMENT, "fn is NULL");
     ss_assert_fails(selfsup_comm_set_allgather(NULL, NULL),

@@ -214,6 +214,8 @@ int main(int argc, char **argv)
         free(mine.weights);
         free(other.weights);
     }
+    CHECK(selfsup_mpi_comm_seconds(comm) > 0,
+          "rank %d: no time counted in collectives", rank);
     /* a rank's failure reaches the other: rank 1 steps with one view */
     selfsup_learner *l = make("simclr");
     ok(selfsup_learner_set_comm(l, comm), "selfsup_learner_set_comm");
