@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli_eval.h"
+#include "cli_ranks.h"
 
 static int read_labels(const selfsup_dataset *d, int32_t **out)
 {
@@ -102,21 +103,63 @@ void cli_eval_data_close(cli_eval_data *d)
     memset(d, 0, sizeof *d);
 }
 
+int cli_embed_shared(selfsup_encoder *e, const selfsup_dataset *d,
+                     const float *mean, const float *std, const cli_ranks *r,
+                     selfsup_tensor **out)
+{
+    int64_t n = selfsup_dataset_count(d), first, count;
+    *out = NULL;
+    if (!r || r->size < 2) {
+        selfsup_status s = selfsup_embed_dataset(e, d, 0, n, mean, std, out);
+        return s == SELFSUP_OK ? CLI_OK : cli_fail("embedding the images", s);
+    }
+    cli_ranks_share(r, n, &first, &count);
+    selfsup_tensor *mine = NULL;
+    selfsup_status s =
+        selfsup_embed_dataset(e, d, first, count, mean, std, &mine);
+    int rc = s == SELFSUP_OK ? CLI_OK : cli_fail("embedding the images", s);
+    int64_t cols = mine ? selfsup_tensor_dim(mine, 1) : 0;
+    if (rc == CLI_OK && r->rank == 0) {
+        const int64_t dims[2] = {n, cols};
+        s = selfsup_tensor_create(out, 2, dims);
+        if (s != SELFSUP_OK)
+            rc = cli_fail("gathering the features", s);
+    }
+    rc = cli_ranks_agree(r, rc);
+    if (rc == CLI_OK) {
+        float *all = NULL;
+        if (r->rank == 0) /* written through the tensor's own API after */
+            all = malloc((size_t)(n * cols) * sizeof *all);
+        if (r->rank == 0 && !all)
+            rc = cli_fail("gathering the features", SELFSUP_ERR_OUT_OF_MEMORY);
+        rc = cli_ranks_agree(r, rc);
+        if (rc == CLI_OK)
+            rc = cli_ranks_gather_rows(r, selfsup_tensor_data(mine), n, cols,
+                                       all);
+        if (rc == CLI_OK && r->rank == 0 &&
+            (s = selfsup_tensor_write(*out, all, n * cols)) != SELFSUP_OK)
+            rc = cli_fail("gathering the features", s);
+        free(all);
+    }
+    selfsup_tensor_destroy(mine);
+    if (rc != CLI_OK) {
+        selfsup_tensor_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* Over ranks, every rank embeds its share and rank 0 alone gets (and
+ * scores) the features: *train and *test are NULL on the others. */
 static int embed_both(selfsup_encoder *e, const cli_eval_data *d,
                       selfsup_tensor **train, selfsup_tensor **test)
 {
-    selfsup_status s =
-        selfsup_embed_dataset(e, d->train, 0, selfsup_dataset_count(d->train),
-                              d->mean, d->std, train);
-    if (s != SELFSUP_OK)
-        return cli_fail("embedding the train split", s);
-    s = selfsup_embed_dataset(e, d->test, 0, selfsup_dataset_count(d->test),
-                              d->mean, d->std, test);
-    if (s != SELFSUP_OK) {
+    int rc = cli_embed_shared(e, d->train, d->mean, d->std, d->ranks, train);
+    if (rc == CLI_OK)
+        rc = cli_embed_shared(e, d->test, d->mean, d->std, d->ranks, test);
+    if (rc != CLI_OK)
         selfsup_tensor_destroy(*train);
-        return cli_fail("embedding the test split", s);
-    }
-    return CLI_OK;
+    return rc;
 }
 
 /* Flattened pixels as features: standardised with the train split's
@@ -287,6 +330,20 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     if (s != SELFSUP_OK)
         return cli_fail("setting the recorded whitening aside", s);
     int rc = embed_both(e, d, &train, &test);
+    /* over ranks the others embed their shares only: rank 0 scores */
+    bool scores = !d->ranks || d->ranks->rank == 0;
+    if (rc == CLI_OK && !scores) {
+        rc = cli_ranks_agree(d->ranks, rc); /* rank 0 scored the row */
+        if (rc == CLI_OK && o->baselines) {
+            selfsup_encoder *random;
+            s = selfsup_encoder_create(&random, selfsup_encoder_spec(e), 0);
+            rc = s == SELFSUP_OK
+                     ? embed_both(random, d, &train, &test)
+                     : cli_fail("making the random-init encoder", s);
+            selfsup_encoder_destroy(random);
+        }
+        return rc;
+    }
     if (rc == CLI_OK) {
         rows[0].name = "trained encoder";
         rc =
@@ -296,6 +353,7 @@ int cli_eval_table(selfsup_encoder *e, const cli_eval_data *d,
     selfsup_tensor_destroy(train);
     selfsup_tensor_destroy(test);
     train = test = NULL;
+    rc = cli_ranks_agree(d->ranks, rc); /* the others wait to embed more */
     if (rc != CLI_OK || !o->baselines)
         return rc;
 

@@ -13,6 +13,9 @@ typedef struct cli_eval_data {
     int32_t *train_labels, *test_labels;
     float mean[4], std[4]; /* the train split's per-channel statistics */
     int n_classes;
+    /* `selfsup eval` over ranks: each embeds its share, rank 0 scores;
+     * NULL (the training monitor): this process does all */
+    const struct cli_ranks *ranks;
 } cli_eval_data;
 
 /* The Fashion-MNIST layout in dir (NULL: Debian's), train split cut to its
@@ -20,6 +23,13 @@ typedef struct cli_eval_data {
 int cli_eval_data_open(cli_eval_data *d, const char *data, bool skip_bad,
                        const char *cache_dir, int64_t limit);
 void cli_eval_data_close(cli_eval_data *d);
+
+/* The features of every image of d: over ranks (r not NULL, more than
+ * one) each embeds its share and rank 0 receives them all (*out NULL on
+ * the other ranks); otherwise selfsup_embed_dataset of the whole. */
+int cli_embed_shared(selfsup_encoder *e, const selfsup_dataset *d,
+                     const float *mean, const float *std,
+                     const struct cli_ranks *r, selfsup_tensor **out);
 
 /* The first limit images of d as a dataset of their own (copied). */
 int cli_dataset_head(const selfsup_dataset *d, int64_t limit,

@@ -1,6 +1,7 @@
 /* The program's ranks: MPI when built with libselfsup-mpi and asked to. */
 #include "cli_ranks.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -65,6 +66,67 @@ void cli_ranks_stop(cli_ranks *r)
         MPI_Finalize();
 #endif
     r->mpi_started = false;
+}
+
+void cli_ranks_share(const cli_ranks *r, int64_t n, int64_t *first,
+                     int64_t *count)
+{
+    int size = r ? r->size : 1, rank = r ? r->rank : 0;
+    *first = n * rank / size;
+    *count = n * (rank + 1) / size - *first;
+}
+
+int cli_ranks_gather_rows(const cli_ranks *r, const float *mine, int64_t n,
+                          int64_t cols, float *all)
+{
+#ifdef SELFSUP_CLI_MPI
+    if (r && r->size > 1) {
+        if (n * cols > INT_MAX) {
+            fprintf(stderr,
+                    "selfsup: %lld x %lld features are too many to "
+                    "gather in one message\n",
+                    (long long)n, (long long)cols);
+            return CLI_FAILED;
+        }
+        int counts[1024], offsets[1024];
+        if (r->size > 1024) {
+            fprintf(stderr, "selfsup: at most 1024 ranks\n");
+            return CLI_FAILED;
+        }
+        for (int k = 0; k < r->size; k++) {
+            int64_t first = n * k / r->size, next = n * (k + 1) / r->size;
+            offsets[k] = (int)(first * cols);
+            counts[k] = (int)((next - first) * cols);
+        }
+        if (MPI_Gatherv(mine, counts[r->rank], MPI_FLOAT, all, counts, offsets,
+                        MPI_FLOAT, 0, MPI_COMM_WORLD) != MPI_SUCCESS) {
+            fprintf(stderr, "selfsup: rank %d: MPI_Gatherv failed\n", r->rank);
+            return CLI_FAILED;
+        }
+        return CLI_OK;
+    }
+#endif
+    (void)r;
+    if (all != mine)
+        memcpy(all, mine, (size_t)(n * cols) * sizeof *all);
+    return CLI_OK;
+}
+
+int cli_ranks_agree(const cli_ranks *r, int rc)
+{
+    if (!r || r->size < 2)
+        return rc;
+    selfsup_status mine =
+        rc == CLI_OK ? SELFSUP_OK
+                     : selfsup_report_error(SELFSUP_ERR_STATE, "selfsup",
+                                            "failed (see its message)");
+    selfsup_status all = selfsup_comm_agree(r->comm, mine);
+    if (all == SELFSUP_OK)
+        return CLI_OK;
+    if (rc == CLI_OK)
+        fprintf(stderr, "selfsup: rank %d stops: %s\n", r->rank,
+                selfsup_last_error());
+    return CLI_FAILED;
 }
 
 double cli_ranks_comm_seconds(const cli_ranks *r)

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "cli_eval.h"
+#include "cli_ranks.h"
 #include "commands.h"
 
 /* An IDX file is named *-ubyte or *-ubyte.gz (Fashion-MNIST's names). */
@@ -56,6 +58,7 @@ int cmd_embed(int argc, char **argv)
 {
     const char *checkpoint = NULL, *input = NULL, *output = NULL;
     const char *labels_in = NULL, *labels_out = NULL;
+    const char *distributed = NULL;
     bool raw = false, skip_bad = false;
     int64_t threads = 0;
     cli_option opts[] = {
@@ -75,6 +78,10 @@ int cmd_embed(int argc, char **argv)
                  "the bare network's features, without the whitening the "
                  "export records"),
         CLI_OPTION_THREADS(&threads),
+        CLI_TEXT("distributed", &distributed, "auto",
+                 "over several processes: auto (MPI when started by mpirun "
+                 "with more than one process), mpi, or none; each rank "
+                 "embeds its share of the images, rank 0 writes"),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "embed",
                        "Writes the encoder's features of every image of an "
@@ -100,6 +107,12 @@ int cmd_embed(int argc, char **argv)
     if (!cli_apply_threads(threads))
         return CLI_FAILED;
     selfsup_status s;
+    cli_ranks ranks;
+    if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
+        return rc;
+    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
+                ranks.rank);
 
     selfsup_encoder *e = NULL;
     selfsup_dataset *d = NULL;
@@ -107,14 +120,18 @@ int cmd_embed(int argc, char **argv)
     int32_t *labels = NULL;
     float mean[4], std[4];
     s = selfsup_encoder_load(&e, checkpoint);
-    if (s != SELFSUP_OK)
-        return cli_fail("loading the encoder", s);
+    if (s != SELFSUP_OK) {
+        rc = cli_fail("loading the encoder", s);
+        cli_ranks_stop(&ranks);
+        return rc;
+    }
     if (selfsup_encoder_input_channels(e) > 4) {
         fprintf(stderr,
                 "selfsup embed: %s takes %lld channels; images have "
                 "at most 4\n",
                 checkpoint, (long long)selfsup_encoder_input_channels(e));
         selfsup_encoder_destroy(e);
+        cli_ranks_stop(&ranks);
         return CLI_USAGE;
     }
     if (idx) {
@@ -123,6 +140,7 @@ int cmd_embed(int argc, char **argv)
         rc = cli_open_data(input, "train", skip_bad, NULL, &d);
         if (rc != CLI_OK) {
             selfsup_encoder_destroy(e);
+            cli_ranks_stop(&ranks);
             return rc;
         }
         s = SELFSUP_OK;
@@ -133,6 +151,7 @@ int cmd_embed(int argc, char **argv)
                     input);
             selfsup_dataset_destroy(d);
             selfsup_encoder_destroy(e);
+            cli_ranks_stop(&ranks);
             return CLI_USAGE;
         }
     }
@@ -149,11 +168,19 @@ int cmd_embed(int argc, char **argv)
     bool whitened = selfsup_encoder_whitening(e) && !raw;
     if (s == SELFSUP_OK && !whitened)
         s = selfsup_encoder_set_whitening(e, NULL);
-    if (s == SELFSUP_OK)
-        s = selfsup_embed_dataset(e, d, 0, selfsup_dataset_count(d), mean, std,
-                                  &features);
-    if (s == SELFSUP_OK)
-        s = selfsup_npy_write(output, features);
+    /* over ranks each embeds its share, rank 0 writes */
+    rc = cli_ranks_agree(&ranks,
+                         s == SELFSUP_OK ? CLI_OK : cli_fail("embed", s));
+    if (rc == CLI_OK)
+        rc = cli_embed_shared(e, d, mean, std, &ranks, &features);
+    if (rc != CLI_OK || ranks.rank > 0) {
+        selfsup_tensor_destroy(features);
+        selfsup_dataset_destroy(d);
+        selfsup_encoder_destroy(e);
+        cli_ranks_stop(&ranks);
+        return rc;
+    }
+    s = selfsup_npy_write(output, features);
     if (s == SELFSUP_OK && labels_out) {
         int64_t n = selfsup_dataset_count(d);
         labels = malloc((size_t)n * sizeof *labels);
@@ -179,5 +206,6 @@ int cmd_embed(int argc, char **argv)
     selfsup_tensor_destroy(features);
     selfsup_dataset_destroy(d);
     selfsup_encoder_destroy(e);
+    cli_ranks_stop(&ranks);
     return rc;
 }

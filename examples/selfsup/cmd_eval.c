@@ -2,11 +2,12 @@
 #include <string.h>
 
 #include "cli_eval.h"
+#include "cli_ranks.h"
 #include "commands.h"
 
 int cmd_eval(int argc, char **argv)
 {
-    const char *checkpoint = NULL, *data_dir = NULL;
+    const char *checkpoint = NULL, *data_dir = NULL, *distributed = NULL;
     bool json = false, no_probe = false, no_baselines = false;
     bool skip_bad = false;
     int64_t k = 0, limit = 0, threads = 0;
@@ -27,6 +28,10 @@ int cmd_eval(int argc, char **argv)
         CLI_INT("limit", &limit, NULL, 0, (double)INT64_MAX,
                 "use the first N training images only"),
         CLI_OPTION_THREADS(&threads),
+        CLI_TEXT("distributed", &distributed, "auto",
+                 "over several processes: auto (MPI when started by mpirun "
+                 "with more than one process), mpi, or none; each rank "
+                 "embeds its share of the images, rank 0 scores"),
         CLI_OPTION_END};
     int rc = cli_parse(argc, argv, opts, "eval",
                        "Evaluates the encoder of a checkpoint on the "
@@ -42,19 +47,27 @@ int cmd_eval(int argc, char **argv)
     if (!cli_apply_threads(threads))
         return CLI_FAILED;
     selfsup_status s;
+    cli_ranks ranks;
+    if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
+        return rc;
+    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
+                ranks.rank);
 
-    selfsup_encoder *e;
+    selfsup_encoder *e = NULL;
     s = selfsup_encoder_load(&e, checkpoint);
-    if (s != SELFSUP_OK)
-        return cli_fail("loading the encoder", s);
-    cli_eval_data data;
-    rc = cli_eval_data_open(&data, data_dir, skip_bad, NULL, limit);
+    rc = s == SELFSUP_OK ? CLI_OK : cli_fail("loading the encoder", s);
+    cli_eval_data data = {0};
+    if (rc == CLI_OK)
+        rc = cli_eval_data_open(&data, data_dir, skip_bad, NULL, limit);
+    data.ranks = &ranks;
+    rc = cli_ranks_agree(&ranks, rc);
     cli_eval_options o = {(int)k, (float)t, !no_probe, !no_baselines};
     cli_eval_row rows[4];
     int n = 0;
     if (rc == CLI_OK)
         rc = cli_eval_table(e, &data, &o, rows, &n);
-    if (rc == CLI_OK) {
+    if (rc == CLI_OK && ranks.rank == 0) {
         if (json)
             cli_eval_print_json(rows, n, &o, checkpoint);
         else {
@@ -64,5 +77,6 @@ int cmd_eval(int argc, char **argv)
     }
     cli_eval_data_close(&data);
     selfsup_encoder_destroy(e);
+    cli_ranks_stop(&ranks);
     return rc;
 }
