@@ -3,8 +3,9 @@
 # step, before any update, has the one process's loss) and learn; rank 0
 # alone prints and writes
 # (one metrics line a step, one set of files), and the 2-rank checkpoint
-# resumes on one process; rank 0's time budget stops every rank; eval and
-# embed shard the images and give one process's results.
+# resumes on one process; rank 0's time budget stops every rank; a rank
+# killed with SIGKILL ends the job and the run resumes from its checkpoint;
+# eval and embed shard the images and give one process's results.
 # Usage: cli_mpi.sh SELFSUP MPIEXEC
 set -eu
 selfsup=$1
@@ -60,6 +61,37 @@ grep -c "time budget of .* reached at step 1$" "$out/split.log" | grep -qx 1
 "$selfsup" $run --resume "$out/split/last.ckpt" --out "$out/split" \
     > "$out/resumed.log"
 [ "$(grep -c '"type": "step"' "$out/split/metrics.jsonl")" -eq 16 ]
+
+# A rank killed with SIGKILL ends the job (mpirun's doing; no rank waits
+# forever), and the last checkpoint stays intact: the run resumes from it.
+# 4096 images at batch 64: 64 steps, far more than the second before the
+# kill even on a quiet machine.
+long="train --limit 4096 --batch 64 --epochs 1 --eval-every 0 --threads 1
+      --set projector=mlp:out=64,layers=3,last_bn=1"
+# shellcheck disable=SC2086
+"$mpiexec" -np 2 --oversubscribe "$selfsup" $long --time-budget 0.000001 \
+    --out "$out/kill" > "$out/kill.log"
+cksum < "$out/kill/last.ckpt" > "$out/kill.sum"
+set +e
+# shellcheck disable=SC2016,SC2086 # $$ and $@ are the rank's shell's
+timeout 300 "$mpiexec" -np 2 --oversubscribe sh -c '
+    if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then
+        (sleep 1; kill -KILL $$) &
+    fi
+    exec "$@"' sh "$selfsup" $long --resume "$out/kill/last.ckpt" \
+    --out "$out/kill" > "$out/killed.log" 2>&1
+status=$?
+set -e
+[ "$status" -ne 0 ] || { echo "the job went on with a rank killed"; exit 1; }
+[ "$status" -ne 124 ] ||
+    { echo "the job hung after a rank was killed"; exit 1; }
+echo "a rank killed: the job ended with status $status"
+cksum < "$out/kill/last.ckpt" | cmp -s - "$out/kill.sum" ||
+    { echo "the checkpoint changed"; exit 1; }
+# shellcheck disable=SC2086
+"$selfsup" $long --resume "$out/kill/last.ckpt" --out "$out/kill" \
+    > "$out/kill_resumed.log"
+[ "$(grep -c '"type": "step"' "$out/kill/metrics.jsonl")" -eq 64 ]
 
 # eval and embed over ranks: each rank embeds its share, rank 0 scores and
 # writes; the same numbers and bytes as one process.
