@@ -39,9 +39,12 @@ endif()
 if(SELFSUP_MPI AND MPI_C_FOUND)
   message(STATUS "libselfsup-mpi: MPI ${MPI_C_VERSION}")
   set(SELFSUP_HAVE_MPI ON)
-else()
+elseif(SELFSUP_MPI)
   message(STATUS "libselfsup-mpi: not built (no MPI: apt-get install "
     "libopenmpi-dev openmpi-bin)")
+  set(SELFSUP_HAVE_MPI OFF)
+else()
+  message(STATUS "libselfsup-mpi: not built (SELFSUP_MPI=OFF)")
   set(SELFSUP_HAVE_MPI OFF)
 endif()
 
