@@ -10,12 +10,16 @@
 #include <unistd.h>
 
 #include "learner_fixture.h"
+#include "core/tensor_impl.h"
 #include "thread_comm.h"
+#include "train/learner_impl.h"
+#include "train/train_parts.h"
 
 static const char *const METHODS[] = {"byol",   "simsiam", "vicreg",
                                       "simclr", "barlow",  "groco"};
 
 enum { BATCH = 32, STEPS = 3, MAX_RANKS = 4 };
+#define FD_STEP 0.05f
 
 /* Rows first .. first+n-1 of every view. */
 static void slice(selfsup_tensor *const all[2], int64_t first, int64_t n,
@@ -450,6 +454,137 @@ START_TEST(two_rank_checkpoint_resumes_on_one)
 }
 END_TEST
 
+/* The gradient that reaches a rank's rows is that of the loss over every
+ * rank's rows, for the methods whose negatives are gathered: rank 1's
+ * gradient equals, bit for bit, its rows of one process's objective on
+ * every rank's rows (whose gradient test_finite_diff checks), and for
+ * SimCLR, whose loss is smooth, a central difference of the global loss,
+ * taken by perturbing one of rank 1's embeddings while every rank
+ * recomputes, matches it too. (GroCo's sorts switch within any step a
+ * float32 difference resolves here; test_finite_diff steers clear of its
+ * ties with its own inputs.) */
+typedef struct fd_run {
+    const char *method;
+    thread_group *group;
+    double analytic[4], numeric[4], loss;
+    int same_as_one_process;
+} fd_run;
+
+static void fd_body(int rank, void *arg)
+{
+    fd_run *f = arg;
+    run r = {.method = f->method, .ranks = 2};
+    selfsup_learner *l = make(&r, rank);
+    ss_assert_ok(
+        selfsup_learner_set_comm(l, thread_group_comm(f->group, rank)));
+    selfsup_tensor *views[2], *mine[2];
+    make_views(BATCH, 0, views);
+    slice(views, rank * (BATCH / 2), BATCH / 2, mine);
+    float loss;
+    ss_assert_ok(
+        selfsup_learner_step(/* sizes the buffers */
+                             l, 2, (const selfsup_tensor *const *)mine, &loss));
+    int64_t n = BATCH / 2, d = selfsup_tensor_dim(l->views[0].projection, 1);
+    const int64_t dims[2] = {n, d};
+    selfsup_tensor *z[2], *g[2];
+    for (int v = 0; v < 2; v++) {
+        ss_assert_ok(selfsup_tensor_create(&z[v], 2, dims));
+        ss_assert_ok(selfsup_tensor_create(&g[v], 2, dims));
+        ss_assert_ok(selfsup_tensor_fill_normal(
+            z[v], (uint64_t)(100 + 10 * rank + v), 0, 1));
+    }
+    ss_assert_ok(selfsup__learner_objective_over_ranks(
+        l, (const selfsup_tensor *const *)z, NULL, &loss, g, 0));
+    f->loss = loss;
+    /* one process's objective on both ranks' rows (rank 1 has them all:
+     * the gather filled its buffers) */
+    if (rank == 1) {
+        const selfsup_tensor *all[2] = {l->views[0].all_online,
+                                        l->views[1].all_online};
+        selfsup_tensor *all_grad[2];
+        const int64_t all_dims[2] = {2 * n, d};
+        for (int v = 0; v < 2; v++)
+            ss_assert_ok(selfsup_tensor_create(&all_grad[v], 2, all_dims));
+        float one_loss;
+        ss_assert_ok(selfsup_objective_compute(l->objective, 2, all, NULL,
+                                               &one_loss, all_grad));
+        f->same_as_one_process = memcmp(&one_loss, &loss, sizeof loss) == 0 &&
+                                 memcmp(g[0]->data, all_grad[0]->data + n * d,
+                                        (size_t)(n * d) * sizeof(float)) == 0 &&
+                                 memcmp(g[1]->data, all_grad[1]->data + n * d,
+                                        (size_t)(n * d) * sizeof(float)) == 0;
+        for (int v = 0; v < 2; v++)
+            selfsup_tensor_destroy(all_grad[v]);
+    }
+    /* rank 1 checks its four largest gradients: the ones a central
+     * difference of a float32 loss resolves */
+    int64_t at[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 4; k++)
+        for (int64_t i = 0; i < n * d; i++) {
+            int taken = 0;
+            for (int j = 0; j < k; j++)
+                taken |= at[j] == i;
+            if (!taken &&
+                fabsf(g[0]->data[i]) > fabsf(g[0]->data[at[k]]) * (at[k] != i))
+                at[k] = i;
+        }
+    const float h = FD_STEP;
+    for (int k = 0; k < 4; k++) {
+        float *x = selfsup__tensor_mut(z[0]) + at[k], keep = *x, plus, minus;
+        double grad = g[0]->data[at[k]];
+        if (rank == 1)
+            *x = keep + h;
+        ss_assert_ok(selfsup__learner_objective_over_ranks(
+            l, (const selfsup_tensor *const *)z, NULL, &plus, g, 0));
+        if (rank == 1)
+            *x = keep - h;
+        ss_assert_ok(selfsup__learner_objective_over_ranks(
+            l, (const selfsup_tensor *const *)z, NULL, &minus, g, 0));
+        *x = keep;
+        ss_assert_ok(selfsup__learner_objective_over_ranks(
+            l, (const selfsup_tensor *const *)z, NULL, &loss, g, 0));
+        if (rank == 1) {
+            f->numeric[k] = ((double)plus - minus) / (2.0 * h);
+            f->analytic[k] = grad;
+        }
+    }
+    for (int v = 0; v < 2; v++) {
+        selfsup_tensor_destroy(z[v]);
+        selfsup_tensor_destroy(g[v]);
+        selfsup_tensor_destroy(views[v]);
+        selfsup_tensor_destroy(mine[v]);
+    }
+    selfsup_learner_destroy(l);
+}
+
+START_TEST(gathered_negatives_get_the_global_gradient)
+{
+    fd_run f = {.method = _i == 0 ? "simclr" : "groco"};
+    f.group = thread_group_create(2);
+    thread_group_run(f.group, fd_body, &f);
+    thread_group_destroy(f.group);
+    ck_assert_msg(f.same_as_one_process,
+                  "%s: rank 1's loss or gradient differs from one process's "
+                  "objective on both ranks' rows",
+                  f.method);
+    if (strcmp(f.method, "simclr") != 0)
+        return;
+    /* the difference's resolution: a few float32 ulps of the loss over 2h;
+     * its truncation error is h^2-small (5% covers both at these sizes) */
+    double noise = 4 * fabs(f.loss) * 6e-8 / (2 * FD_STEP);
+    for (int k = 0; k < 4; k++) {
+        ck_assert_msg(fabs(f.analytic[k]) > 20 * noise,
+                      "%s: rank 1's gradient %.3g is below what a difference "
+                      "resolves",
+                      f.method, f.analytic[k]);
+        ck_assert_msg(fabs(f.analytic[k] - f.numeric[k]) <=
+                          0.05 * fabs(f.numeric[k]) + noise,
+                      "%s: gradient %.6g, central difference %.6g", f.method,
+                      f.analytic[k], f.numeric[k]);
+    }
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("ranks");
@@ -460,6 +595,7 @@ int main(void)
     tcase_add_loop_test(tc, mismatched_ranks_are_refused, 0, 2);
     tcase_add_test(tc, communicators_are_checked);
     tcase_add_test(tc, two_rank_checkpoint_resumes_on_one);
+    tcase_add_loop_test(tc, gathered_negatives_get_the_global_gradient, 0, 2);
     suite_add_tcase(s, tc);
     return ss_run_suite(s);
 }
