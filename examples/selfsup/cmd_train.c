@@ -414,9 +414,19 @@ int cli_train_run(const cli_train_plan *asked)
     }
     if (strcmp(plan->augment, "auto") == 0)
         resolved.augment = cli_auto_augment(train);
-    /* the views' side: the images' own unless asked or planned smaller */
+    /* the views' side: asked, or smaller than the images' when the views
+     * are the program's (commands.h, cli_small_view_side) */
     int view_side = plan->view_size > 0 ? (int)plan->view_size
                                         : selfsup_dataset_height(train);
+    int small = asked->view_size == 0 && strcmp(asked->augment, "auto") == 0
+                    ? cli_small_view_side(view_side)
+                    : 0;
+    if (small > 0) {
+        printf("views of %d pixels for the %d-pixel images (--view-size %d "
+               "trains on the images' own)\n",
+               small, view_side, view_side);
+        view_side = small;
+    }
     if (plan->eval_every > 0 && !selfsup_dataset_has_labels(train)) {
         fprintf(stderr, "selfsup: the training images have no labels: no "
                         "kNN monitor\n");
@@ -501,17 +511,6 @@ int cli_train_run(const cli_train_plan *asked)
             if (plan->eval_every > 0)
                 rc = cli_eval_data_open(&eval, plan->data, plan->skip_bad,
                                         plan->out, plan->limit);
-            /* views the user left to the program are planned small */
-            int small =
-                asked->view_size == 0 && strcmp(asked->augment, "auto") == 0
-                    ? cli_small_view_side(view_side)
-                    : 0;
-            if (small > 0) {
-                printf("planned for %gs: views of %d pixels for the "
-                       "%d-pixel images (--view-size %d)\n",
-                       plan->time_budget, small, view_side, small);
-                view_side = small;
-            }
             if (rc == CLI_OK)
                 rc = make_loader(plan, train, view_side, plan->batch,
                                  plan->views, plan->seed, &views, &loader);
@@ -985,7 +984,9 @@ int cmd_train(int argc, char **argv)
                 "last feature map averaged over NxN cells (1: globally, as it "
                 "trains)"),
         CLI_INT("view-size", &plan.view_size, "0", 0, 4096,
-                "side of the training views (0: the images' own)"),
+                "side of the training views (0: 5/7 of the images' side, "
+                "at least 16, when the views are the program's; else the "
+                "images' own)"),
         CLI_TEXT("distributed", &distributed, "auto",
                  "over several processes: auto (MPI when started by mpirun "
                  "with more than one process), mpi, or none "

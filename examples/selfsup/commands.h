@@ -17,12 +17,13 @@
 #define CLI_DEFAULT_ENCODER_HELP                                               \
     "resnet18:width=16,in_channels=<image channels>"
 
-/* A run planned to a time budget trains on views smaller than the images
- * (cli_small_view_side) when the user left the views to the program (no
- * --augment, no --view-size): a step costs about the square of the side,
- * and at equal compute more epochs of smaller views learned more, at three
- * minutes and at five epochs' worth; the encoder still embeds the images
- * at their own size (docs/training.md, "The views follow the budget").
+/* A run trains on views smaller than the images (cli_small_view_side)
+ * when the user left the views to the program (no --augment, no
+ * --view-size): a step costs about the square of the side, at equal
+ * compute more epochs of smaller views learned more (three minutes, five
+ * epochs' worth), and at equal epochs they learned as much or more for
+ * every method; the encoder still embeds the images at their own size
+ * (docs/training.md, "Small views").
  * The side is 5/7 of the images' (20 of Fashion-MNIST's 28), never under
  * 16 pixels: 0 when the images are too small to shrink. */
 static inline int cli_small_view_side(int side)
