@@ -244,7 +244,7 @@ START_TEST(ranks_take_their_rows_of_each_batch)
     selfsup_loader *whole = loader(&f, BATCH, "loader:drop_last=1");
     selfsup_loader *part[RANKS];
     for (int r = 0; r < RANKS; r++) {
-        char options[64];
+        char options[128];
         snprintf(options, sizeof options,
                  "loader:drop_last=1,ranks=%d,rank=%d,prefetch=%d", RANKS, r,
                  r); /* the prefetch depth changes nothing */
