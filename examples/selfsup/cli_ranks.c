@@ -45,6 +45,9 @@ int cli_ranks_start(cli_ranks *r, const char *mode)
         selfsup_comm_destroy(r->comm);
         r->comm = NULL;
     }
+    /* Rank 0 speaks for the run; the others report failures only. */
+    if (r->rank > 0 && !freopen("/dev/null", "w", stdout))
+        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n", r->rank);
     return CLI_OK;
 #else
     if (strcmp(mode, "mpi") == 0) {

@@ -16,8 +16,10 @@ typedef struct cli_ranks {
 } cli_ranks;
 
 /* mode: "auto" (MPI when a launcher started this process with more than
- * one rank), "mpi" (always) or "none". Fills r; CLI_OK or CLI_USAGE /
- * CLI_FAILED with a message. */
+ * one rank), "mpi" (always) or "none". Fills r; on ranks other than 0
+ * standard output goes to /dev/null (rank 0 speaks for the run; errors
+ * still reach standard error). CLI_OK or CLI_USAGE / CLI_FAILED with a
+ * message. */
 int cli_ranks_start(cli_ranks *r, const char *mode);
 void cli_ranks_stop(cli_ranks *r);
 

@@ -152,9 +152,6 @@ int cmd_bench(int argc, char **argv)
     cli_ranks ranks;
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
-    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
-        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
-                ranks.rank);
     printf("bench %s, encoder %s, batch %lld, %lldx%lld, %d threads, "
            "libselfsup %s\n",
            method, encoder, (long long)batch, (long long)size, (long long)size,

@@ -110,9 +110,6 @@ int cmd_embed(int argc, char **argv)
     cli_ranks ranks;
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
-    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
-        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
-                ranks.rank);
 
     selfsup_encoder *e = NULL;
     selfsup_dataset *d = NULL;

@@ -50,9 +50,6 @@ int cmd_eval(int argc, char **argv)
     cli_ranks ranks;
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
-    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
-        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
-                ranks.rank);
 
     selfsup_encoder *e = NULL;
     s = selfsup_encoder_load(&e, checkpoint);

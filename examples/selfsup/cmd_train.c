@@ -1031,10 +1031,6 @@ int cmd_train(int argc, char **argv)
     cli_ranks ranks;
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
-    /* Rank 0 speaks for the run; the others report failures only. */
-    if (ranks.rank > 0 && !freopen("/dev/null", "w", stdout))
-        fprintf(stderr, "selfsup: rank %d: cannot silence stdout\n",
-                ranks.rank);
     plan.ranks = &ranks;
     rc = cli_train_run(&plan);
     cli_ranks_stop(&ranks);
