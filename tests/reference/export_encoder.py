@@ -4,7 +4,7 @@ libselfsup encoder file, so that `selfsup eval --checkpoint` scores both
 libraries' encoders with the same kNN and linear probe
 (docs/benchmarks.md, "Five epochs in PyTorch").
 
-    /usr/bin/python3 tests/reference/export_encoder.py \\
+    /usr/bin/python3 tests/reference/export_encoder.py [--grid 2] \\
         --lib build/release/lib/libselfsup.so IN.pt OUT.ckpt
 
 The parameters and batch-norm statistics are copied by name through the C
@@ -29,6 +29,10 @@ from paired import Library  # noqa: E402
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--lib", required=True, help="path of libselfsup.so")
+    p.add_argument("--grid", type=int, default=1,
+                   help="write the encoder as resnet18:grid=G, its last "
+                   "feature map over G x G cells (what selfsup train "
+                   "exports: 2); the parameters are the same")
     p.add_argument("input", help="train.py --save-encoder file")
     p.add_argument("output", help="libselfsup encoder file to write")
     args = p.parse_args()
@@ -38,12 +42,16 @@ def main():
     except (OSError, RuntimeError) as e:
         raise SystemExit(f"{args.input}: {e}")
     state = saved["encoder"]
+    spec = saved["spec"]
+    if args.grid < 1:
+        raise SystemExit(f"--grid {args.grid}: must be 1 or more")
+    if args.grid > 1:
+        spec += f",grid={args.grid}"
     lib = Library(args.lib)
 
     cfg, learner = c.c_void_p(), c.c_void_p()
     lib("selfsup_learner_config_create", c.byref(cfg), b"vicreg")
-    lib("selfsup_learner_config_set", cfg, b"encoder",
-        saved["spec"].encode())
+    lib("selfsup_learner_config_set", cfg, b"encoder", spec.encode())
     lib("selfsup_learner_create", c.byref(learner), cfg)
     lib.c.selfsup_learner_config_destroy(cfg)
     encoder = c.c_void_p(lib.c.selfsup_learner_encoder(learner))
@@ -60,7 +68,7 @@ def main():
               if k not in names and not k.endswith("num_batches_tracked")]
     if unused:
         raise SystemExit(f"{args.input}: tensors the library's "
-                         f"{saved['spec']} does not have: {unused[:5]}")
+                         f"{spec} does not have: {unused[:5]}")
 
     # The stem's weight is the first 4-d tensor: (out, in, kh, kw).
     channels = next(v.shape[1] for v in state.values() if v.dim() == 4)
@@ -83,7 +91,7 @@ def main():
                              "(file removed)")
     lib.c.selfsup_encoder_destroy(loaded)
     print(f"{args.output}: {len(names)} tensors from {args.input} "
-          f"({saved['spec']}, normalisation mean {saved['mean']:.4f} "
+          f"({spec}, normalisation mean {saved['mean']:.4f} "
           f"std {saved['std']:.4f}), checked")
 
 

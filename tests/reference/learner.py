@@ -69,7 +69,8 @@ CASES = [
     ("simclr", "simclr", {"projector": "mlp:hidden=32,out=16,layers=2"}, 2),
     ("barlow", "barlow", {"projector": "mlp:hidden=32,out=32,layers=3"}, 2),
     ("groco", "groco", {
-        "projector": "mlp:hidden=32,out=32,layers=3,last_bn=1"}, 3),
+        "projector": "mlp:hidden=32,out=32,layers=3,last_bn=1",
+        "objective": "groco"}, 3),
 ]
 
 

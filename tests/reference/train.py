@@ -6,8 +6,9 @@ with PyTorch at the same budget. Not run by CI.
     /usr/bin/python3 tests/reference/train.py --method byol --epochs 5 \\
         --threads 1 [--limit N] [--batch 256] [--seed S] [--lr X] \\
         [--optimizer SPEC] [--objective SPEC] [--encoder SPEC] [--views V] \\
+        [--recipe auto|paper|short] [--view-size S] [--embed-grid G] \\
         [--eval-every N] [--knn-k 200] [--knn-t 0.1] [--out FILE.jsonl] \\
-        [--save-encoder FILE.pt]
+        [--run-dir DIR] [--save-encoder FILE.pt]
 
 It prints the kNN top-1 at initialisation and after each evaluated epoch,
 and ends with one JSON line (also appended to --out when given):
@@ -16,13 +17,19 @@ and ends with one JSON line (also appended to --out when given):
 included ("train_seconds" leaves them out), and "knn_curve" lists
 [epoch, top-1] pairs. --epochs 0 only evaluates the initialisation. The
 per-step lines show loss, lr and collapse_std as selfsup's metrics.jsonl
-does. Options and defaults are selfsup train's; specs use the
+does; --run-dir DIR writes them and the evaluations to DIR/metrics.jsonl in
+selfsup train's format ("seconds" from the script's start, evaluations
+included), so that `selfsup plot` draws PyTorch's runs beside the
+library's. Options and defaults are selfsup train's; specs use the
 library's grammar (name:key=value,...).
 
 What is reproduced, and from where:
 
 - Recipes (RECIPES below, the spec strings copied from
-  lib/train/learner_config.c; docs/training.md gives their sources): encoder
+  lib/train/learner_config.c; docs/training.md gives their sources), and
+  the short-run overrides with recipe=auto's rule (SHORT_RECIPES: short
+  when the run is at most the method's limit in epochs; an explicit
+  --recipe, or a key given by option, wins as in the library): encoder
   resnet18 width 16 on 1 channel; projector / predictor heads; objective;
   optimizer; base lr at lr_batch, peak = lr * batch / lr_batch (GroCo: 0.75
   at 32, so 6.0 at 256); warmup_fraction of the planned steps, rounded half
@@ -56,10 +63,12 @@ What is reproduced, and from where:
 - Objectives: tests/reference/objectives.py (golden-tested against the
   library), evaluated in float32 (the golden script uses float64); the
   objective's keys (--objective vicreg:sim=25,...) go to it as options.
-- Views: the `fmnist` preset of lib/augment/presets.c, both views
-  RandomResizedCrop(28, scale 0.7-1, ratio 3/4-4/3, bilinear, no
-  antialiasing), flip 0.5, ColorJitter(brightness 0.4, contrast 0.4) with p
-  0.8, GaussianBlur(kernel 3 = 2 floor(0.05 * 28) + 1, sigma 0.1-1); blur p
+- Views: the `fmnist` preset of lib/augment/presets.c at selfsup train's
+  side when the views are the program's (5/7 of the images', 20 for 28;
+  --view-size), both views RandomResizedCrop(20, scale 0.7-1, ratio
+  3/4-4/3, bilinear, no antialiasing), flip 0.5, ColorJitter(brightness
+  0.4, contrast 0.4) with p 0.8, GaussianBlur(kernel 3 = 2 floor(0.05 *
+  side) + 1 for sides 20 to 39, sigma 0.1-1); blur p
   0.5 on view 0, 0.1 on view 1, which also solarizes (threshold 0.5) with
   p 0.2; Normalize with the training set's own mean and population std of
   pixel / 255 (lib/data/dataset.c). Views beyond two cycle the two
@@ -71,8 +80,10 @@ What is reproduced, and from where:
   steps = (images // batch) * epochs.
 - kNN monitor (examples/selfsup/cli_eval.c, lib/eval/knn.c,
   docs/evaluation.md): the online encoder in eval mode (running
-  statistics) embeds the training images used (the --limit cut) and the
-  10000 test images, un-augmented and normalised with the cut training
+  statistics), its last feature map averaged over 2x2 cells as the export
+  (--embed-grid; 1 is the network's global pooling), embeds the training
+  images used (the --limit cut) and the 10000 test images at their own
+  size, un-augmented and normalised with the cut training
   set's mean and std; rows l2-normalised (eps 1e-12), cosine similarity,
   the k = 200 most similar vote with weight exp(sim / T), T = 0.1, scores
   summed in float64, the largest score wins (lower class on a tie).
@@ -165,19 +176,41 @@ RECIPES = {
     "groco": {
         # hidden = the encoder's width, filled in when the head is made
         "projector": "mlp:out=2048,layers=3,last_bn=1",
-        "objective": "groco",
+        "objective": "groco:steepness=16",
         "optimizer": "sgd:momentum=0.9,weight_decay=1e-6",
         "lr": 0.75,
         "lr_batch": 32,
     },
 }
+# lib/train/learner_config.c's short-run recipes (docs/training.md, "Recipes
+# that follow the run's length"): the overrides, and the longest run in
+# epochs that recipe=auto gives them.
+SHORT_RECIPES = {
+    "byol": {"optimizer": "sgd:momentum=0.9,weight_decay=1e-4", "lr": 0.06,
+             "ema_base": 0.9},
+    "simsiam": {"projector": "mlp:hidden=4096,out=256,layers=2",
+                "predictor": "mlp:hidden=4096,out=256,layers=2", "lr": 0.1},
+    "groco": {"lr": 1.0},
+}
+SHORT_LIMIT_EPOCHS = {"byol": 20, "simsiam": 20, "groco": 3}
 # Barlow Twins' reference: biases and norms at 0.0048 where weights are at 0.2.
 BARLOW_NORM_SCALE = 0.0048 / 0.2
 
 
-def recipe(method):
+def recipe(method, epochs=None, which="auto"):
+    """The keys a learner runs: the paper's recipe, with the short-run
+    overrides when `which` is "short", or "auto" and the run is at most the
+    method's limit long in epochs (total_steps * batch / dataset_size, as
+    the library counts them; None, an unknown dataset size: the paper's)."""
     config = dict(COMMON)
     config.update(RECIPES[method])
+    if which == "auto":
+        short = method in SHORT_RECIPES and epochs is not None and \
+            epochs <= SHORT_LIMIT_EPOCHS[method]
+        which = "short" if short else "paper"
+    if which == "short":
+        config.update(SHORT_RECIPES.get(method, {}))
+    config["recipe"] = which
     return config
 
 
@@ -484,6 +517,13 @@ def pixel_stats(images):
 FMNIST_CROP_LO = 0.7
 
 
+def small_view_side(side):
+    """examples/selfsup/commands.h's cli_small_view_side: 5/7 of the
+    images' side, rounded, never under 16 (0: too small to shrink)."""
+    small = (side * 5 + 3) // 7
+    return small if small >= 16 else 0
+
+
 def fmnist_views(size, mean, std, crop_lo=FMNIST_CROP_LO):
     """The two pipelines of the fmnist preset (lib/augment/presets.c); a
     different crop_lo stands for the same recipe with crop:scale=LO-1.0."""
@@ -514,14 +554,25 @@ def make_view(images, pipeline):
 
 # --------------------------------------------------------------------- kNN
 
+def grid_features(net, x, grid):
+    """The ResNet's last feature map averaged over grid x grid cells, as the
+    library's resnet18:grid=G (docs/training.md, "The embedding keeps the
+    layout"); grid 1 is the network's own global pooling."""
+    if grid <= 1:
+        return net(x)
+    x = net.maxpool(net.relu(net.bn1(net.conv1(x))))
+    x = net.layer4(net.layer3(net.layer2(net.layer1(x))))
+    return F.adaptive_avg_pool2d(x, grid).flatten(1)
+
+
 @torch.no_grad()
-def embed(encoder, images, mean, std, batch=500):
+def embed(encoder, images, mean, std, batch=500, grid=1):
     was_training = encoder.training
     encoder.eval()
     out = []
     for i in range(0, images.shape[0], batch):
         x = (images[i:i + batch].float() / 255.0 - mean) / std
-        out.append(encoder(x))
+        out.append(grid_features(encoder, x, grid))
     encoder.train(was_training)
     return torch.cat(out)
 
@@ -550,15 +601,19 @@ class Monitor:
     """selfsup train's kNN monitor: the training images used as the bank,
     the test split as queries, the bank's own normalisation."""
 
-    def __init__(self, train_images, train_labels, data, k, t, mean, std):
+    def __init__(self, train_images, train_labels, data, k, t, mean, std,
+                 grid=1):
         self.train_images, self.train_labels = train_images, train_labels
         self.test_images, self.test_labels = fashion_mnist(data, "test")
         self.k, self.t = k, t
         self.mean, self.std = mean, std
+        self.grid = grid
 
     def __call__(self, encoder):
-        train = embed(encoder, self.train_images, self.mean, self.std)
-        test = embed(encoder, self.test_images, self.mean, self.std)
+        train = embed(encoder, self.train_images, self.mean, self.std,
+                      grid=self.grid)
+        test = embed(encoder, self.test_images, self.mean, self.std,
+                     grid=self.grid)
         return knn_top1(train, self.train_labels, test, self.test_labels,
                         self.k, self.t)
 
@@ -584,6 +639,18 @@ def parse_args():
                    "--set: 'KEY=VALUE;KEY=VALUE'")
     p.add_argument("--crop-scale", type=float, default=FMNIST_CROP_LO,
                    help="lower end of the views' crop scale")
+    p.add_argument("--view-size", type=int, default=0,
+                   help="side of the views (0: selfsup train's, 5/7 of the "
+                   "images' side, 20 for 28, never under 16)")
+    p.add_argument("--recipe", default="auto",
+                   choices=("auto", "paper", "short"),
+                   help="the recipe key: auto is short for runs up to the "
+                   "method's limit in epochs")
+    p.add_argument("--embed-grid", type=int, default=2,
+                   help="the kNN monitor's embedding: the last feature map "
+                   "over G x G cells (selfsup train's --embed-grid)")
+    p.add_argument("--run-dir", help="write DIR/metrics.jsonl in "
+                   "selfsup train's format (selfsup plot draws it)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
@@ -603,7 +670,7 @@ def parse_args():
     args = p.parse_args()
     if args.epochs < 0 or args.batch < 2 or not 2 <= args.views <= 8 or \
             args.limit < 0 or args.eval_every < 0 or args.knn_k < 1 or \
-            not args.knn_t > 0:
+            not args.knn_t > 0 or args.view_size < 0 or args.embed_grid < 1:
         p.error("an option is out of range")
     return args
 
@@ -627,7 +694,7 @@ def main():
                          "training images")
     total = per_epoch * args.epochs
 
-    config = recipe(args.method)
+    config = recipe(args.method, total * args.batch / count, args.recipe)
     for key, value in (("encoder", args.encoder),
                        ("objective", args.objective),
                        ("optimizer", args.optimizer), ("lr", args.lr)):
@@ -646,14 +713,26 @@ def main():
         config["encoder"] = ("resnet18:width=16,in_channels=%d"
                              % train_images.shape[1])
     learner = Learner(args.method, config, max(total, 1), args.batch)
-    pipelines = fmnist_views(train_images.shape[-1], mean, std,
-                             args.crop_scale)
+    side = train_images.shape[-1]
+    view_side = args.view_size or small_view_side(side) or side
+    pipelines = fmnist_views(view_side, mean, std, args.crop_scale)
     monitor = Monitor(train_images, train_labels, args.data, args.knn_k,
-                      args.knn_t, mean, std)
+                      args.knn_t, mean, std, args.embed_grid)
+    metrics = None
+    if args.run_dir:
+        os.makedirs(args.run_dir, exist_ok=True)
+        metrics = open(os.path.join(args.run_dir, "metrics.jsonl"), "w")
+
+    def record(**fields):
+        if metrics:
+            fields["seconds"] = round(time.time() - started, 1)
+            metrics.write(json.dumps(fields) + "\n")
+            metrics.flush()
     shuffle = torch.Generator().manual_seed(args.seed)
 
     print(f"training {args.method} (PyTorch {torch.__version__}): {count} "
-          f"images, batch {args.batch}, {args.views} views, {total} steps "
+          f"images, batch {args.batch}, {args.views} views of {view_side}x"
+          f"{view_side}, {config['recipe']} recipe, {total} steps "
           f"({args.epochs} epochs), {torch.get_num_threads()} threads; "
           f"peak lr {learner.peak_lr:g}, warmup {learner.warmup} steps; "
           f"normalisation mean {mean:.4f} std {std:.4f}", flush=True)
@@ -665,6 +744,8 @@ def main():
         knn_init = knn_last = monitor(learner.encoder)
         eval_seconds += time.time() - t0
         curve.append([0, knn_init])
+        record(type="eval", step=0, epoch=0, knn_top1=knn_init,
+               knn_k=args.knn_k, knn_t=args.knn_t)
         print(f"kNN top-1 at initialisation: {100 * knn_init:.2f}% "
               f"({time.time() - t0:.1f} s)", flush=True)
 
@@ -680,6 +761,8 @@ def main():
             loss, lr, collapse = learner.step(views)
             losses.append(loss)
             step = learner.step_count
+            record(type="step", step=step, epoch=epoch, loss=loss, lr=lr,
+                   collapse_std=collapse)
             if args.log_every > 0 and step % args.log_every == 0:
                 rate = (b + 1) * args.batch / (time.time() - epoch_start)
                 print(f"  step {step}/{total}: loss {loss:.4f}, lr {lr:.4g}, "
@@ -695,6 +778,8 @@ def main():
             knn_last = monitor(learner.encoder)
             eval_seconds += time.time() - t0
             curve.append([epoch + 1, knn_last])
+            record(type="eval", step=learner.step_count, epoch=epoch + 1,
+                   knn_top1=knn_last, knn_k=args.knn_k, knn_t=args.knn_t)
             print(f"kNN top-1 after epoch {epoch + 1}: {100 * knn_last:.2f}% "
                   f"(k = {args.knn_k}, T = {args.knn_t:g})", flush=True)
 
@@ -709,7 +794,10 @@ def main():
               "steps": learner.step_count, "seed": args.seed,
               "threads": torch.get_num_threads(),
               "loss": None if math.isnan(loss) else loss,
-              "knn_curve": curve}
+              "knn_curve": curve, "view_size": view_side,
+              "recipe": config["recipe"], "embed_grid": args.embed_grid}
+    if metrics:
+        metrics.close()
     if args.save_encoder:
         tmp = args.save_encoder + ".tmp"
         torch.save({"encoder": learner.encoder.state_dict(),
