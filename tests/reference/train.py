@@ -6,7 +6,7 @@ with PyTorch at the same budget. Not run by CI.
     /usr/bin/python3 tests/reference/train.py --method byol --epochs 5 \\
         --threads 1 [--limit N] [--batch 256] [--seed S] [--lr X] \\
         [--optimizer SPEC] [--objective SPEC] [--encoder SPEC] [--views V] \\
-        [--recipe auto|paper|short] [--view-size S] [--embed-grid G] \\
+        [--recipe auto|paper|short] [--view-size S] [--embed-grid G] [--whiten] \\
         [--eval-every N] [--knn-k 200] [--knn-t 0.1] [--out FILE.jsonl] \\
         [--run-dir DIR] [--save-encoder FILE.pt]
 
@@ -597,25 +597,48 @@ def knn_top1(train, train_labels, test, test_labels, k, t, block=256):
     return correct / test.shape[0]
 
 
+def whiten(train, test, components=512, epsilon=1e-5):
+    """PCA whitening with the train rows' statistics, as the library's
+    selfsup_whitening (docs/evaluation.md, "Whitening"): covariance with
+    divisor N - 1 in float64, the K largest eigenpairs, W[k] = v_k /
+    sqrt(lambda_k + epsilon lambda_0), y = W (x - mean)."""
+    x = train.double()
+    mean = x.mean(dim=0)
+    xc = x - mean
+    cov = xc.T @ xc / (x.shape[0] - 1)
+    values, vectors = torch.linalg.eigh(cov)
+    values, vectors = values.flip(0), vectors.flip(1)
+    k = min(components, x.shape[1])
+    w = vectors[:, :k] / torch.sqrt(values[:k] + epsilon * values[0])
+    return (xc @ w).float(), ((test.double() - mean) @ w).float()
+
+
 class Monitor:
     """selfsup train's kNN monitor: the training images used as the bank,
     the test split as queries, the bank's own normalisation."""
 
     def __init__(self, train_images, train_labels, data, k, t, mean, std,
-                 grid=1):
+                 grid=1, white=False):
         self.train_images, self.train_labels = train_images, train_labels
         self.test_images, self.test_labels = fashion_mnist(data, "test")
         self.k, self.t = k, t
         self.mean, self.std = mean, std
         self.grid = grid
+        self.white = white
 
     def __call__(self, encoder):
         train = embed(encoder, self.train_images, self.mean, self.std,
                       grid=self.grid)
         test = embed(encoder, self.test_images, self.mean, self.std,
                      grid=self.grid)
-        return knn_top1(train, self.train_labels, test, self.test_labels,
+        top1 = knn_top1(train, self.train_labels, test, self.test_labels,
                         self.k, self.t)
+        self.last_white = None  # the whitened figure, when asked for
+        if self.white:
+            wtrain, wtest = whiten(train, test)
+            self.last_white = knn_top1(wtrain, self.train_labels, wtest,
+                                       self.test_labels, self.k, self.t)
+        return top1
 
 
 # -------------------------------------------------------------------- main
@@ -649,6 +672,10 @@ def parse_args():
     p.add_argument("--embed-grid", type=int, default=2,
                    help="the kNN monitor's embedding: the last feature map "
                    "over G x G cells (selfsup train's --embed-grid)")
+    p.add_argument("--whiten", action="store_true",
+                   help="the monitor also scores the features PCA-whitened "
+                   "with the training images' statistics (up to 512 "
+                   "components), as selfsup train's monitor does")
     p.add_argument("--run-dir", help="write DIR/metrics.jsonl in "
                    "selfsup train's format (selfsup plot draws it)")
     p.add_argument("--threads", type=int, default=0,
@@ -717,13 +744,14 @@ def main():
     view_side = args.view_size or small_view_side(side) or side
     pipelines = fmnist_views(view_side, mean, std, args.crop_scale)
     monitor = Monitor(train_images, train_labels, args.data, args.knn_k,
-                      args.knn_t, mean, std, args.embed_grid)
+                      args.knn_t, mean, std, args.embed_grid, args.whiten)
     metrics = None
     if args.run_dir:
         os.makedirs(args.run_dir, exist_ok=True)
         metrics = open(os.path.join(args.run_dir, "metrics.jsonl"), "w")
 
     def record(**fields):
+        fields = {k: v for k, v in fields.items() if v is not None}
         if metrics:
             fields["seconds"] = round(time.time() - started, 1)
             metrics.write(json.dumps(fields) + "\n")
@@ -745,7 +773,8 @@ def main():
         eval_seconds += time.time() - t0
         curve.append([0, knn_init])
         record(type="eval", step=0, epoch=0, knn_top1=knn_init,
-               knn_k=args.knn_k, knn_t=args.knn_t)
+               knn_white_top1=monitor.last_white, knn_k=args.knn_k,
+               knn_t=args.knn_t)
         print(f"kNN top-1 at initialisation: {100 * knn_init:.2f}% "
               f"({time.time() - t0:.1f} s)", flush=True)
 
@@ -779,9 +808,13 @@ def main():
             eval_seconds += time.time() - t0
             curve.append([epoch + 1, knn_last])
             record(type="eval", step=learner.step_count, epoch=epoch + 1,
-                   knn_top1=knn_last, knn_k=args.knn_k, knn_t=args.knn_t)
-            print(f"kNN top-1 after epoch {epoch + 1}: {100 * knn_last:.2f}% "
-                  f"(k = {args.knn_k}, T = {args.knn_t:g})", flush=True)
+                   knn_top1=knn_last, knn_white_top1=monitor.last_white,
+                   knn_k=args.knn_k, knn_t=args.knn_t)
+            white = "" if monitor.last_white is None else \
+                f", whitened {100 * monitor.last_white:.2f}%"
+            print(f"kNN top-1 after epoch {epoch + 1}: {100 * knn_last:.2f}%"
+                  f"{white} (k = {args.knn_k}, T = {args.knn_t:g})",
+                  flush=True)
 
     seconds = time.time() - started
     result = {"method": args.method, "epochs": args.epochs,
