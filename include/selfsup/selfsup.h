@@ -23,5 +23,6 @@
 #include "eval.h"
 #include "learner.h"
 #include "optimizer.h"
+#include "profile.h"
 
 #endif

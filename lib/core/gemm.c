@@ -1,9 +1,11 @@
 #include "gemm.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "dnnl_ctx.h"
 #include "error.h"
+#include "profile.h"
 #include "threads.h"
 
 selfsup_status selfsup__sgemm(int trans_a, int trans_b, int64_t m, int64_t n,
@@ -25,8 +27,17 @@ selfsup_status selfsup__sgemm(int trans_a, int trans_b, int64_t m, int64_t n,
         return SELFSUP_OK;
     }
     selfsup__threads_apply();
-    return selfsup__dnnl_check(dnnl_sgemm(trans_a ? 'T' : 'N',
-                                          trans_b ? 'T' : 'N', m, n, k, alpha,
-                                          a, lda, b, ldb, beta, c, ldc),
-                               __func__, "sgemm");
+    double t0 = selfsup__profile_begin();
+    dnnl_status_t st = dnnl_sgemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m,
+                                  n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    if (t0 > 0) {
+        char name[96];
+        snprintf(name, sizeof name, "gemm %s%s %lldx%lldx%lld",
+                 trans_a ? "T" : "N", trans_b ? "T" : "N", (long long)m,
+                 (long long)n, (long long)k);
+        selfsup__profile_add(SELFSUP_PROFILE_OPERATION, name,
+                             selfsup__profile_clock() - t0,
+                             2.0 * (double)m * (double)n * (double)k);
+    }
+    return selfsup__dnnl_check(st, __func__, "sgemm");
 }

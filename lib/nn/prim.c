@@ -1,9 +1,13 @@
 #include "prim.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include <dnnl_debug.h>
 
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
+#include "core/profile.h"
 
 selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
                                     const_dnnl_post_ops_t post_ops)
@@ -147,11 +151,101 @@ selfsup_status selfsup__prim_bind_scratch(selfsup__prim *p, void *buf)
     return selfsup__mem_create(&p->scratch, md, buf);
 }
 
+/* The descriptor of the first of two queries pd answers (NULL if none). */
+static const dnnl_memory_desc_t *md_of(const_dnnl_primitive_desc_t pd,
+                                       dnnl_query_t what, dnnl_query_t or_what)
+{
+    const dnnl_memory_desc_t *md = dnnl_primitive_desc_query_md(pd, what, 0);
+    if (!md || md->ndims == 0)
+        md = dnnl_primitive_desc_query_md(pd, or_what, 0);
+    return md && md->ndims > 0 ? md : NULL;
+}
+
+static double elements(const dnnl_memory_desc_t *md)
+{
+    double n = 1;
+    for (int i = 0; md && i < md->ndims; i++)
+        n *= (double)md->dims[i];
+    return md ? n : 0;
+}
+
+/* " 256x16x20x20" (and " bf16" when not f32) at the end of buf. */
+static void append_dims(char *buf, size_t cap, const char *label,
+                        const dnnl_memory_desc_t *md)
+{
+    size_t n = strlen(buf);
+    if (!md || n + 1 >= cap)
+        return;
+    n += (size_t)snprintf(buf + n, cap - n, "%s", label);
+    for (int i = 0; i < md->ndims && n + 1 < cap; i++)
+        n += (size_t)snprintf(buf + n, cap - n, "%s%lld", i ? "x" : "",
+                              (long long)md->dims[i]);
+    if (md->data_type != dnnl_f32 && n + 1 < cap)
+        snprintf(buf + n, cap - n, " %s", dnnl_dt2str(md->data_type));
+}
+
+/* The profile's name of a primitive ("convolution backward_weights w
+ * 32x16x3x3 out 256x32x10x10 (jit:avx2)") and the floating-point operations
+ * of one run: the multiply-adds of convolutions and inner products (the
+ * same count forward, backward-data and backward-weights); 0 for the rest,
+ * whose cost is memory traffic. */
+static double describe(const selfsup__prim *p, char *name, size_t cap)
+{
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    dnnl_prop_kind_t prop = dnnl_prop_kind_undef;
+    const char *impl = "";
+    dnnl_primitive_desc_query(p->pd, dnnl_query_primitive_kind, 0, &kind);
+    dnnl_primitive_desc_query(p->pd, dnnl_query_prop_kind, 0, &prop);
+    dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0, &impl);
+    const dnnl_memory_desc_t *w =
+        md_of(p->pd, dnnl_query_weights_md, dnnl_query_diff_weights_md);
+    const dnnl_memory_desc_t *src =
+        md_of(p->pd, dnnl_query_src_md, dnnl_query_diff_src_md);
+    const dnnl_memory_desc_t *dst =
+        md_of(p->pd, dnnl_query_dst_md, dnnl_query_diff_dst_md);
+    snprintf(name, cap, "%s", dnnl_prim_kind2str(kind));
+    if (prop != dnnl_prop_kind_undef) {
+        size_t n = strlen(name);
+        snprintf(name + n, cap - n, " %s", dnnl_prop_kind2str(prop));
+    }
+    if (w)
+        append_dims(name, cap, " w ", w);
+    append_dims(name, cap, w ? " out " : " ", w ? dst : (src ? src : dst));
+    size_t n = strlen(name);
+    snprintf(name + n, cap - n, " (%s)", impl ? impl : "?");
+
+    if (!w || !dst || dst->ndims < 2)
+        return 0;
+    if (kind == dnnl_convolution || kind == dnnl_deconvolution)
+        return 2.0 * elements(dst) / (double)dst->dims[1] * elements(w);
+    if (kind == dnnl_inner_product)
+        return 2.0 * (double)dst->dims[0] * elements(w);
+    return 0;
+}
+
+/* selfsup__prim_exec while the profile is on: the run timed to its end. */
+static selfsup_status run_profiled(const selfsup__prim *p, dnnl_stream_t s,
+                                   int nargs, const dnnl_exec_arg_t *args)
+{
+    double t0 = selfsup__profile_clock();
+    dnnl_status_t st = dnnl_primitive_execute(p->prim, s, nargs, args);
+    if (st == dnnl_success)
+        st = dnnl_stream_wait(s);
+    double seconds = selfsup__profile_clock() - t0;
+    SS_DNNL(st, "primitive execution");
+    char name[128];
+    double flops = describe(p, name, sizeof name);
+    selfsup__profile_add(SELFSUP_PROFILE_OPERATION, name, seconds, flops);
+    return SELFSUP_OK;
+}
+
 selfsup_status selfsup__prim_exec(const selfsup__prim *p, dnnl_stream_t s,
                                   int nargs, dnnl_exec_arg_t *args)
 {
     if (p->scratch)
         args[nargs++] = (dnnl_exec_arg_t){DNNL_ARG_SCRATCHPAD, p->scratch};
+    if (selfsup__profile_on())
+        return run_profiled(p, s, nargs, args);
     SS_DNNL(dnnl_primitive_execute(p->prim, s, nargs, args),
             "primitive execution");
     return SELFSUP_OK;

@@ -7,6 +7,7 @@
 #include "core/alloc.h"
 #include "core/comm.h"
 #include "core/error.h"
+#include "core/profile.h"
 #include "core/tensor_impl.h"
 #include "learner_impl.h"
 #include "nn/encoder_internal.h"
@@ -235,6 +236,7 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
     SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(loss);
+    double step_started = selfsup__profile_begin();
     /* Every rank agrees that it can step before the first collective, so
      * that one rank's error stops all of them instead of leaving the
      * others waiting in a collective. */
@@ -254,30 +256,49 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
             SS_TRY(selfsup_encoder_zero_grad(l->online[k]));
 
     float value = 0;
+    double t = selfsup__profile_begin();
     selfsup_status s = forward_all(l, views);
-    if (s == SELFSUP_OK)
+    selfsup__profile_end("step: forward", t);
+    if (s == SELFSUP_OK) {
+        t = selfsup__profile_begin();
         s = objective_all(l, &value);
+        selfsup__profile_end("step: objective", t);
+    }
     if (s == SELFSUP_OK && !isfinite(value))
         s = SS_FAIL(SELFSUP_ERR_NUMERIC, "step %lld: the loss is %g",
                     (long long)l->step, (double)value);
     if (selfsup__comm_active(l->comm)) /* the backward's collectives next */
         s = selfsup__comm_agree(l->comm, s);
-    if (s == SELFSUP_OK)
+    if (s == SELFSUP_OK) {
+        t = selfsup__profile_begin();
         s = backward_all(l);
-    if (s == SELFSUP_OK && selfsup__comm_active(l->comm))
+        selfsup__profile_end("step: backward", t);
+    }
+    if (s == SELFSUP_OK && selfsup__comm_active(l->comm)) {
+        t = selfsup__profile_begin();
         s = selfsup__learner_sum_gradients(l);
-    if (s == SELFSUP_OK)
+        selfsup__profile_end("step: gradient sum over ranks", t);
+    }
+    if (s == SELFSUP_OK) {
+        t = selfsup__profile_begin();
         s = check_gradients(l);
+        selfsup__profile_end("step: gradient check", t);
+    }
     if (s != SELFSUP_OK) {
         selfsup__learner_restore_buffers(l);
         return s;
     }
 
     double lr = selfsup__learner_lr_at(l, l->step);
+    t = selfsup__profile_begin();
     SS_TRY(selfsup__learner_apply_update(l, lr));
+    selfsup__profile_end("step: optimizer", t);
     double tau = 0;
-    if (l->target[NET_ENCODER])
+    if (l->target[NET_ENCODER]) {
+        t = selfsup__profile_begin();
         SS_TRY(selfsup__learner_update_target(l, &tau));
+        selfsup__profile_end("step: target average", t);
+    }
 
     double collapse = NAN;
     selfsup_objective_diagnostic(l->objective, "collapse_std", &collapse);
@@ -287,5 +308,6 @@ selfsup_status selfsup_learner_step(selfsup_learner *l, int n_views,
     l->last_collapse = collapse;
     l->step++;
     *loss = value;
+    selfsup__profile_end("step", step_started);
     return SELFSUP_OK;
 }
