@@ -29,6 +29,7 @@ struct selfsup_encoder {
     float *params, *grads, *buffers;
     uint64_t version; /* bumped by every write of parameter values */
     int training;
+    int forward_only; /* training forwards keep nothing for a backward */
     selfsup__plan *plans;
     int n_plans;
     uint64_t clock;
@@ -470,8 +471,10 @@ static void evict_plans(selfsup_encoder *e, const selfsup__plan *keep)
  * (selfsup_encoder_infer) builds and evicts plans too, under the rule that
  * one thread uses an encoder at a time. */
 static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
-                               int training, selfsup__plan **out)
+                               int mode, selfsup__plan **out)
 {
+    int training = mode != SELFSUP__PLAN_INFERENCE;
+    int backward = mode == SELFSUP__PLAN_TRAINING;
     int rank = e->g.tensors[e->g.input].rank;
     int threads = selfsup__num_threads();
     for (selfsup__plan **pp = &e->plans; *pp;) {
@@ -486,7 +489,8 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
         }
     }
     for (selfsup__plan *p = e->plans; p; p = p->next) {
-        if (p->training == training && p->threads == threads &&
+        if (p->training == training && p->backward == backward &&
+            p->threads == threads &&
             p->comm ==
                 (training && selfsup__comm_active(e->comm) ? e->comm : NULL) &&
             memcmp(p->in_dims, dims, (size_t)rank * sizeof *dims) == 0) {
@@ -497,7 +501,7 @@ static selfsup_status get_plan(selfsup_encoder *e, const int64_t *dims,
     }
     selfsup__plan_ctx ctx = ctx_of(e);
     selfsup__plan *p;
-    SS_TRY(selfsup__plan_create(&p, &ctx, dims, training));
+    SS_TRY(selfsup__plan_create(&p, &ctx, dims, mode));
     p->last_use = ++e->clock;
     p->next = e->plans;
     e->plans = p;
@@ -569,14 +573,17 @@ selfsup_status selfsup_encoder_forward_view(selfsup_encoder *e, int view,
     SS_TRY(selfsup__tensor_check_finite(input, __func__, "input"));
     SS_TRY(check_precision(e, __func__));
     selfsup__threads_apply();
+    int mode = !e->training      ? SELFSUP__PLAN_INFERENCE
+               : e->forward_only ? SELFSUP__PLAN_FORWARD_TRAINING
+                                 : SELFSUP__PLAN_TRAINING;
     selfsup__plan *p;
-    SS_TRY(get_plan(e, input->dims, e->training, &p));
+    SS_TRY(get_plan(e, input->dims, mode, &p));
     if (e->training)
         e->pending[view] = NULL;
     selfsup__plan_ctx ctx = ctx_of(e);
     SS_TRY(selfsup__plan_forward(p, &ctx, view, e->version, input->data,
                                  output->data));
-    if (e->training)
+    if (mode == SELFSUP__PLAN_TRAINING)
         e->pending[view] = p;
     return SELFSUP_OK;
 }
@@ -605,7 +612,7 @@ selfsup_status selfsup_encoder_infer(const selfsup_encoder *e,
     selfsup_encoder *cache =
         (selfsup_encoder *)e; /* plans only, see get_plan */
     selfsup__plan *p;
-    SS_TRY(get_plan(cache, input->dims, 0, &p));
+    SS_TRY(get_plan(cache, input->dims, SELFSUP__PLAN_INFERENCE, &p));
     selfsup__plan_ctx ctx = ctx_of(e);
     return selfsup__plan_forward(p, &ctx, 0, e->version, input->data,
                                  output->data);
@@ -829,6 +836,11 @@ void selfsup__encoder_table(const selfsup_encoder *e,
 void selfsup__encoder_params_changed(selfsup_encoder *e)
 {
     e->version++;
+}
+
+void selfsup__encoder_set_forward_only(selfsup_encoder *e, int forward_only)
+{
+    e->forward_only = forward_only != 0;
 }
 
 selfsup_status selfsup__encoder_set_comm(selfsup_encoder *e, selfsup_comm *comm)

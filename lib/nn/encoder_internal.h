@@ -45,6 +45,14 @@ void selfsup__encoder_params_changed(selfsup_encoder *e);
 void selfsup__encoder_input_norm(const selfsup_encoder *e, const float **mean,
                                  const float **std);
 
+/* forward_only != 0: e's training forwards normalise with batch statistics
+ * (and move the running ones) as before but keep nothing for a backward,
+ * reusing activation buffers as inference does; a backward then finds no
+ * pending forward (SELFSUP_ERR_STATE). For networks never differentiated
+ * (BYOL's moving-average target): the same outputs, a fraction of the
+ * memory. */
+void selfsup__encoder_set_forward_only(selfsup_encoder *e, int forward_only);
+
 /* Training passes from the next forward on normalise batch norm over the
  * ranks of comm (NULL or one rank: this process's batch); comm outlives
  * its use here. Float32 only (SELFSUP_ERR_UNSUPPORTED). */

@@ -100,7 +100,7 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     SS_TRY(selfsup__prim_create(&o->fwd, &cd, NULL, NULL));
     pick_src(p, s, &o->fwd);
     p->md[d] = *selfsup__pd_md(&o->fwd, dnnl_query_dst_md);
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     dnnl_convolution_desc_t bd, wd;
     SS_DNNL(dnnl_convolution_backward_data_desc_init(
@@ -140,7 +140,7 @@ static selfsup_status build_linear(selfsup__plan *p,
     SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
     pick_src(p, s, &o->fwd);
     p->md[d] = *selfsup__pd_md(&o->fwd, dnnl_query_dst_md);
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     SS_DNNL(dnnl_inner_product_backward_data_desc_init(&bd, &p->md[s], &w_any,
                                                        &p->md[d]),
@@ -228,6 +228,8 @@ static selfsup_status build_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     const dnnl_memory_desc_t *ws =
         selfsup__pd_md(&o->fwd, dnnl_query_workspace_md);
     o->ws_bytes = ws ? dnnl_memory_desc_get_size(ws) : 0;
+    if (!p->backward)
+        return SELFSUP_OK;
     SS_DNNL(dnnl_batch_normalization_backward_desc_init(
                 &bd, op->affine ? dnnl_backward : dnnl_backward_data, data,
                 data, SELFSUP__BN_EPS, flags),
@@ -263,7 +265,7 @@ static selfsup_status build_relu(selfsup__plan *p, const selfsup__plan_ctx *ctx,
             "ReLU forward descriptor");
     SS_TRY(selfsup__prim_create(&o->fwd, &fd, NULL, NULL));
     p->md[d] = p->md[s];
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     return build_relu_bwd(p, o, &p->md[d], o->fwd.pd);
 }
@@ -299,7 +301,7 @@ static selfsup_status build_add(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     SS_DNNL(st, "binary add descriptor");
     SS_TRY(s);
     p->md[d] = p->md[a];
-    if (!p->training || !op->relu)
+    if (!p->backward || !op->relu)
         return SELFSUP_OK;
     /* The backward of the fused ReLU needs an eltwise forward as hint. */
     dnnl_eltwise_desc_t hd;
@@ -359,6 +361,8 @@ static selfsup_status build_pool(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     const dnnl_memory_desc_t *ws =
         selfsup__pd_md(&o->fwd, dnnl_query_workspace_md);
     o->ws_bytes = ws ? dnnl_memory_desc_get_size(ws) : 0;
+    if (!p->backward)
+        return SELFSUP_OK;
     SS_DNNL(dnnl_pooling_v2_backward_desc_init(&bd, alg, &p->md[s], &p->md[d],
                                                strides, kernel, dilation, pad,
                                                pad),
@@ -435,7 +439,7 @@ static selfsup_status bind_weighted(selfsup__plan *p,
         SS_TRY(
             selfsup__mem_create(&o->bias, &bias_md, ctx->params + b->offset));
     }
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     const dnnl_memory_desc_t *bwd_md =
         selfsup__pd_md(&o->bwd, dnnl_query_weights_md);
@@ -475,7 +479,7 @@ static selfsup_status bind_bn(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     SS_TRY(
         selfsup__mem_create(&o->scale, &o->stat_md, ctx->params + w->offset));
     SS_TRY(selfsup__mem_create(&o->bias, &o->stat_md, ctx->params + b->offset));
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     size_t bytes = align64(dnnl_memory_desc_get_size(&o->stat_md));
     SS_TRY(selfsup__mem_create(&o->dscale, &o->stat_md, p->grad_tmp));
@@ -493,7 +497,7 @@ size_t selfsup__op_grad_tmp_bytes(const selfsup__plan *p,
 {
     const selfsup__op *op = &ctx->g->ops[i];
     const selfsup__op_plan *o = &p->ops[i];
-    if (!p->training)
+    if (!p->backward)
         return 0;
     if (op->kind == SS_OP_CONV || op->kind == SS_OP_LINEAR) {
         size_t n = align64(dnnl_memory_desc_get_size(

@@ -178,7 +178,7 @@ static selfsup_status plan_activations(selfsup__plan *p,
                      "cannot plan the activation buffers");
         goto done;
     }
-    if (p->training)
+    if (p->backward)
         mark_saved(g, saved);
     saved[g->output] = 1;
     for (int i = 0; i < g->n_ops; i++)
@@ -468,7 +468,7 @@ static selfsup_status build_edges(selfsup__plan *p, const selfsup__graph *g)
         selfsup__prim_reorder(&p->out_reorder, &p->md[g->output], &out_md, 0));
     SS_TRY(selfsup__mem_create(&p->in_user, &in_md, NULL));
     SS_TRY(selfsup__mem_create(&p->out_user, &out_md, NULL));
-    if (!p->training)
+    if (!p->backward)
         return SELFSUP_OK;
     SS_TRY(
         selfsup__prim_reorder(&p->gout_reorder, &out_md, &p->md[g->output], 0));
@@ -526,7 +526,7 @@ static selfsup_status build(selfsup__plan *p, const selfsup__plan_ctx *ctx)
     }
     SS_TRY(build_edges(p, g));
     SS_TRY(plan_activations(p, g));
-    if (p->training)
+    if (p->backward)
         SS_TRY(plan_backward(p, g));
     size_t grad_tmp = 64;
     for (int i = 0; i < g->n_ops; i++) {
@@ -569,7 +569,7 @@ int selfsup__plan_reference_count(const selfsup__plan *p,
 
 selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
                                            const selfsup__plan_ctx *ctx,
-                                           const int64_t *in_dims, int training,
+                                           const int64_t *in_dims, int mode,
                                            dnnl_format_tag_t act_tag)
 {
     selfsup__plan *p = selfsup__calloc(1, sizeof *p);
@@ -577,8 +577,9 @@ selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
         return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY, "cannot allocate a plan");
     p->in_rank = ctx->g->tensors[ctx->g->input].rank;
     memcpy(p->in_dims, in_dims, (size_t)p->in_rank * sizeof *in_dims);
-    p->training = training;
-    p->comm = training && selfsup__comm_active(ctx->comm) ? ctx->comm : NULL;
+    p->training = mode != SELFSUP__PLAN_INFERENCE;
+    p->backward = mode == SELFSUP__PLAN_TRAINING;
+    p->comm = p->training && selfsup__comm_active(ctx->comm) ? ctx->comm : NULL;
     p->threads = selfsup__num_threads();
     p->dt = ctx->dt;
     p->act_tag = act_tag;
@@ -594,7 +595,7 @@ selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
 
 selfsup_status selfsup__plan_create(selfsup__plan **out,
                                     const selfsup__plan_ctx *ctx,
-                                    const int64_t *in_dims, int training)
+                                    const int64_t *in_dims, int mode)
 {
     /* The primitives' own choice first: blocked layouts, the fastest
      * kernels when channel counts are multiples of 16. Otherwise oneDNN
@@ -610,7 +611,7 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
     for (size_t k = 0; k < n_tags; k++) {
         selfsup__plan *p = NULL;
         selfsup_status st =
-            selfsup__plan_create_layout(&p, ctx, in_dims, training, tags[k]);
+            selfsup__plan_create_layout(&p, ctx, in_dims, mode, tags[k]);
         /* oneDNN refusing nhwc is no reason to fail: the first plan runs,
          * only slower. Running out of memory is. */
         if (best &&
@@ -780,7 +781,7 @@ static selfsup_status view_store_build(selfsup__plan *p,
 selfsup_status selfsup__plan_view(selfsup__plan *p, const selfsup__graph *g,
                                   int view, selfsup__view_store **out)
 {
-    if (!p->training)
+    if (!p->backward)
         view = 0;
     if (!p->views[view]) {
         selfsup__view_store *v = selfsup__calloc(1, sizeof *v);

@@ -91,8 +91,9 @@ typedef struct selfsup__plan {
     struct selfsup__plan *next;
     int in_rank;
     int64_t in_dims[4];
-    int training;
-    int threads; /* oneDNN sizes some kernels' scratch by the thread count */
+    int training; /* batch-norm batch statistics (and running updates) */
+    int backward; /* activations kept and backward primitives built */
+    int threads;  /* oneDNN sizes some kernels' scratch by the thread count */
     dnnl_data_type_t dt;
     /* layout of the convolutions' 4-D activations: any (the primitives
      * choose, blocked nChw16c and the like) or a fixed tag, tried when the
@@ -138,13 +139,23 @@ typedef struct selfsup__plan_ctx {
     selfsup_comm *comm; /* training plans synchronise batch norm over it */
 } selfsup__plan_ctx;
 
-/* Builds the plan for input dims (rank 4 or 2) in training or inference
- * mode, in the activation layout that keeps oneDNN's jit kernels (fewest
- * reference primitives). SELFSUP_ERR_SHAPE if the shape cannot flow
- * through the network. */
+/* What a plan is for: mode values of selfsup__plan_create. */
+enum {
+    SELFSUP__PLAN_INFERENCE = 0, /* running statistics; buffers reused */
+    SELFSUP__PLAN_TRAINING = 1,  /* batch statistics; kept for backward */
+    /* batch statistics, forward only: a network that is never
+     * differentiated but normalises as in training (BYOL's target); the
+     * same forward primitives as TRAINING, buffers reused as INFERENCE */
+    SELFSUP__PLAN_FORWARD_TRAINING = 2
+};
+
+/* Builds the plan for input dims (rank 4 or 2) in a mode above, in the
+ * activation layout that keeps oneDNN's jit kernels (fewest reference
+ * primitives). SELFSUP_ERR_SHAPE if the shape cannot flow through the
+ * network. */
 selfsup_status selfsup__plan_create(selfsup__plan **out,
                                     const selfsup__plan_ctx *ctx,
-                                    const int64_t *in_dims, int training);
+                                    const int64_t *in_dims, int mode);
 void selfsup__plan_destroy(selfsup__plan *p);
 
 /* The same with the convolutions' activations in a fixed layout act_tag
@@ -152,7 +163,7 @@ void selfsup__plan_destroy(selfsup__plan *p);
  * leaves; for tests. */
 selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
                                            const selfsup__plan_ctx *ctx,
-                                           const int64_t *in_dims, int training,
+                                           const int64_t *in_dims, int mode,
                                            dnnl_format_tag_t act_tag);
 
 /* How many of the primitives a training or inference step runs are

@@ -96,9 +96,14 @@ static selfsup_status make_networks(selfsup_learner *l)
     for (int k = 0; k < NET_COUNT; k++)
         if (l->online[k])
             SS_TRY(selfsup_encoder_set_training(l->online[k], 1));
+    /* In training mode, as BYOL's reference runs it (batch statistics),
+     * but never differentiated: it keeps nothing for a backward, as the
+     * reference's no_grad keeps nothing. */
     for (int k = 0; k < 2; k++)
-        if (l->target[k]) /* in training mode, as BYOL's reference runs it */
+        if (l->target[k]) {
             SS_TRY(selfsup_encoder_set_training(l->target[k], 1));
+            selfsup__encoder_set_forward_only(l->target[k], 1);
+        }
     return SELFSUP_OK;
 }
 

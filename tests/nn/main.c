@@ -26,5 +26,6 @@ int main(void)
     suite_add_tcase(s, bf16_tcase());
     suite_add_tcase(s, layout_tcase());
     suite_add_tcase(s, whitening_tcase());
+    suite_add_tcase(s, forward_only_tcase());
     return ss_run_suite(s);
 }

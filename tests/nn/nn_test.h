@@ -16,6 +16,7 @@ TCase *alloc_tcase(void);
 TCase *bf16_tcase(void);
 TCase *layout_tcase(void);
 TCase *whitening_tcase(void);
+TCase *forward_only_tcase(void);
 
 /* A tensor of this shape filled with U(lo, hi) from seed. */
 selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
