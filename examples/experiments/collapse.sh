@@ -21,16 +21,9 @@ images=${4:-10000}
 threads=${5:-2}
 mkdir -p "$out"
 
-# A run that finished before is kept, so the script can be run again after
-# an interruption.
-run() {
-    name=$1
-    shift
-    [ -f "$out/$name/encoder.ckpt" ] && return 0
-    echo "training $name"
-    "$selfsup" train --epochs "$epochs" --limit "$images" --eval-every 1 \
-        --threads "$threads" "$@" --out "$out/$name" > "$out/$name.log" 2>&1
-}
+# shellcheck source-path=SCRIPTDIR source=common.sh
+. "$(dirname "$0")/common.sh"
+
 run simsiam --method simsiam
 run simsiam_no_stop_gradient --method simsiam --set "stop_gradient=0"
 run byol --method byol
@@ -41,26 +34,21 @@ run vicreg_no_covariance --method vicreg --objective "vicreg:cov=0"
 
 runs="simsiam simsiam_no_stop_gradient byol byol_no_predictor vicreg
       vicreg_no_variance vicreg_no_covariance"
-dirs=""
-for r in $runs; do dirs="$dirs $out/$r"; done
 for y in knn collapse rankme loss; do
     # shellcheck disable=SC2086
-    "$selfsup" plot $dirs --x steps --y "$y" --title "collapse: $y" \
-        --out "$out/collapse_$y.svg" > /dev/null
+    plot "collapse_$y" steps "$y" "collapse: $y" $runs
 done
 
 # The last evaluation and the last step of each run.
-last() { grep "\"type\": \"$2\"" "$1/metrics.jsonl" | tail -n 1; }
-field() { sed -n "s/.*\"$1\": \([-0-9.e]*\).*/\1/p"; }
 {
-    echo "| run | kNN top-1 | effective rank | std of normalised embeddings | loss |"
+    echo "| run | kNN top-1 (%) | effective rank | std of normalised embeddings | loss |"
     echo "|---|---|---|---|---|"
     for r in $runs; do
-        e=$(last "$out/$r" eval)
-        s=$(last "$out/$r" step)
         printf '| %s | %s | %s | %s | %s |\n' "$r" \
-            "$(echo "$e" | field knn_top1)" "$(echo "$e" | field rankme)" \
-            "$(echo "$s" | field collapse_std)" "$(echo "$s" | field loss)"
+            "$(metric "$out/$r" eval knn_top1)" \
+            "$(metric "$out/$r" eval rankme)" \
+            "$(metric "$out/$r" step collapse_std)" \
+            "$(metric "$out/$r" step loss)"
     done
 } > "$out/collapse.md"
 cat "$out/collapse.md"
