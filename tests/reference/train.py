@@ -8,7 +8,7 @@ with PyTorch at the same budget. Not run by CI.
         [--optimizer SPEC] [--objective SPEC] [--encoder SPEC] [--views V] \\
         [--recipe auto|paper|short] [--view-size S] [--embed-grid G] [--whiten] \\
         [--eval-every N] [--knn-k 200] [--knn-t 0.1] [--out FILE.jsonl] \\
-        [--run-dir DIR] [--save-encoder FILE.pt]
+        [--run-dir DIR [--snapshot-every N]] [--save-encoder FILE.pt]
 
 It prints the kNN top-1 at initialisation and after each evaluated epoch,
 and ends with one JSON line (also appended to --out when given):
@@ -678,6 +678,12 @@ def parse_args():
                    "components), as selfsup train's monitor does")
     p.add_argument("--run-dir", help="write DIR/metrics.jsonl in "
                    "selfsup train's format (selfsup plot draws it)")
+    p.add_argument("--snapshot-every", type=int, default=0,
+                   help="with --run-dir: save the encoder as "
+                   "DIR/encoder_eE.pt at the start and every N epochs (a "
+                   "\"snapshot\" line in metrics.jsonl with its seconds), "
+                   "to be scored afterwards (export_encoder.py, selfsup "
+                   "eval) instead of by the slow monitor here")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: torch's default)")
     p.add_argument("--seed", type=int, default=0)
@@ -697,7 +703,9 @@ def parse_args():
     args = p.parse_args()
     if args.epochs < 0 or args.batch < 2 or not 2 <= args.views <= 8 or \
             args.limit < 0 or args.eval_every < 0 or args.knn_k < 1 or \
-            not args.knn_t > 0 or args.view_size < 0 or args.embed_grid < 1:
+            not args.knn_t > 0 or args.view_size < 0 or args.embed_grid < 1 \
+            or args.snapshot_every < 0 or (args.snapshot_every and
+                                           not args.run_dir):
         p.error("an option is out of range")
     return args
 
@@ -764,7 +772,22 @@ def main():
           f"({args.epochs} epochs), {torch.get_num_threads()} threads; "
           f"peak lr {learner.peak_lr:g}, warmup {learner.warmup} steps; "
           f"normalisation mean {mean:.4f} std {std:.4f}", flush=True)
+    def snapshot(epoch):
+        """The encoder as it is, for scoring later; the save's time is
+        counted as an evaluation's."""
+        t0 = time.time()
+        path = os.path.join(args.run_dir, f"encoder_e{epoch}.pt")
+        torch.save({"encoder": learner.encoder.state_dict(),
+                    "spec": config["encoder"], "mean": mean, "std": std},
+                   path + ".tmp")
+        os.replace(path + ".tmp", path)
+        record(type="snapshot", step=learner.step_count, epoch=epoch,
+               path=os.path.basename(path))
+        return time.time() - t0
+
     eval_seconds = 0.0
+    if args.snapshot_every:
+        eval_seconds += snapshot(0)
     knn_init = knn_last = None
     curve = []
     if args.eval_every > 0 or args.epochs == 0:
@@ -801,6 +824,9 @@ def main():
         print(f"epoch {epoch + 1}/{args.epochs}: mean loss "
               f"{sum(losses) / len(losses):.4f}, last {loss:.4f}, "
               f"{per_epoch * args.batch / seconds:.1f} images/s", flush=True)
+        if args.snapshot_every and ((epoch + 1) % args.snapshot_every == 0
+                                    or epoch + 1 == args.epochs):
+            eval_seconds += snapshot(epoch + 1)
         if args.eval_every > 0 and ((epoch + 1) % args.eval_every == 0 or
                                     epoch + 1 == args.epochs):
             t0 = time.time()
