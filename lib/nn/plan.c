@@ -597,6 +597,16 @@ selfsup_status selfsup__plan_create(selfsup__plan **out,
                                     const selfsup__plan_ctx *ctx,
                                     const int64_t *in_dims, int mode)
 {
+    if (mode == SELFSUP__PLAN_FORWARD_TRAINING) {
+        /* The layout a training plan takes (its backward's kernels count
+         * in the choice), so that the forward runs the same kernels and
+         * gives the same bits. */
+        selfsup__plan *t;
+        SS_TRY(selfsup__plan_create(&t, ctx, in_dims, SELFSUP__PLAN_TRAINING));
+        dnnl_format_tag_t tag = t->act_tag;
+        selfsup__plan_destroy(t);
+        return selfsup__plan_create_layout(out, ctx, in_dims, mode, tag);
+    }
     /* The primitives' own choice first: blocked layouts, the fastest
      * kernels when channel counts are multiples of 16. Otherwise oneDNN
      * 2.6 picks layouts only its reference convolution accepts (a padded
