@@ -12,35 +12,33 @@ typedef struct found {
     double seconds, flops;
 } found;
 
-/* The entry of this kind and name ({0} if absent). */
-static found lookup(int kind, const char *name)
+/* The first entry of this kind whose name is name, or with prefix set
+ * starts with it ({0} if absent). */
+static found find_entry(int kind, const char *name, int prefix)
 {
+    size_t len = strlen(name);
     for (int64_t i = 0; i < selfsup_profile_count(); i++) {
         int k;
         const char *n;
         found f;
         ss_assert_ok(
             selfsup_profile_entry(i, &k, &n, &f.calls, &f.seconds, &f.flops));
-        if (k == kind && strcmp(n, name) == 0)
+        if (k == kind &&
+            (prefix ? strncmp(n, name, len) == 0 : strcmp(n, name) == 0))
             return f;
     }
     return (found){0};
 }
 
-/* The first operation whose name starts with prefix ({0} if absent). */
+static found lookup(int kind, const char *name)
+{
+    return find_entry(kind, name, 0);
+}
+
+/* The first operation whose name starts with prefix. */
 static found lookup_prefix(const char *prefix)
 {
-    for (int64_t i = 0; i < selfsup_profile_count(); i++) {
-        int k;
-        const char *n;
-        found f;
-        ss_assert_ok(
-            selfsup_profile_entry(i, &k, &n, &f.calls, &f.seconds, &f.flops));
-        if (k == SELFSUP_PROFILE_OPERATION &&
-            strncmp(n, prefix, strlen(prefix)) == 0)
-            return f;
-    }
-    return (found){0};
+    return find_entry(SELFSUP_PROFILE_OPERATION, prefix, 1);
 }
 
 static selfsup_tensor *images(int64_t n, int64_t side, uint64_t seed)
