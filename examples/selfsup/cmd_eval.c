@@ -5,9 +5,39 @@
 #include "cli_ranks.h"
 #include "commands.h"
 
+/* The online encoder of an export or a checkpoint; another network (role)
+ * of a full checkpoint comes with the learner that owns it. */
+static int load_network(const char *checkpoint, const char *role,
+                        selfsup_learner **learner, selfsup_encoder **e)
+{
+    selfsup_status s;
+    if (strcmp(role, "target.encoder") != 0 &&
+        strcmp(role, "online.encoder") != 0) {
+        fprintf(stderr,
+                "selfsup eval: --network %s is not one of online.encoder, "
+                "target.encoder (the heads take features, not images)\n",
+                role);
+        return CLI_USAGE;
+    }
+    if (strcmp(role, "online.encoder") == 0) {
+        s = selfsup_encoder_load(e, checkpoint);
+        return s == SELFSUP_OK ? CLI_OK : cli_fail("loading the encoder", s);
+    }
+    s = selfsup_learner_load(learner, checkpoint);
+    if (s != SELFSUP_OK)
+        return cli_fail("--network: loading the full checkpoint (an encoder "
+                        "export holds the online encoder only)",
+                        s);
+    s = selfsup_learner_network(*learner, role, e);
+    if (s == SELFSUP_OK)
+        s = selfsup_encoder_set_training(*e, 0);
+    return s == SELFSUP_OK ? CLI_OK : cli_fail("--network", s);
+}
+
 int cmd_eval(int argc, char **argv)
 {
     const char *checkpoint = NULL, *data_dir = NULL, *distributed = NULL;
+    const char *network = NULL;
     bool json = false, no_probe = false, no_baselines = false;
     bool skip_bad = false;
     int64_t k = 0, limit = 0, threads = 0;
@@ -15,6 +45,10 @@ int cmd_eval(int argc, char **argv)
     cli_option opts[] = {
         CLI_TEXT("checkpoint", &checkpoint, NULL,
                  "a checkpoint or encoder export"),
+        CLI_TEXT("network", &network, "online.encoder",
+                 "the network of a full checkpoint to evaluate: "
+                 "online.encoder, or target.encoder (BYOL's moving "
+                 "average)"),
         CLI_OPTION_DATA(&data_dir),
         CLI_OPTION_SKIP_BAD(&skip_bad),
         CLI_FLAG("json", &json, "print one JSON object instead of a table"),
@@ -46,14 +80,13 @@ int cmd_eval(int argc, char **argv)
     }
     if (!cli_apply_threads(threads))
         return CLI_FAILED;
-    selfsup_status s;
     cli_ranks ranks;
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
 
     selfsup_encoder *e = NULL;
-    s = selfsup_encoder_load(&e, checkpoint);
-    rc = s == SELFSUP_OK ? CLI_OK : cli_fail("loading the encoder", s);
+    selfsup_learner *learner = NULL; /* owns e when --network is given */
+    rc = load_network(checkpoint, network, &learner, &e);
     cli_eval_data data = {0};
     if (rc == CLI_OK)
         rc = cli_eval_data_open(&data, data_dir, skip_bad, NULL, limit);
@@ -73,7 +106,10 @@ int cmd_eval(int argc, char **argv)
         }
     }
     cli_eval_data_close(&data);
-    selfsup_encoder_destroy(e);
+    if (learner)
+        selfsup_learner_destroy(learner);
+    else
+        selfsup_encoder_destroy(e);
     cli_ranks_stop(&ranks);
     return rc;
 }

@@ -78,6 +78,38 @@ run warm --set "warmup_fraction=0.5;predictor=mlp:hidden=64,out=256,layers=2" \
     --no-baselines --threads 1 | grep -q "in_channels=1,precision=f32 "
 "$selfsup" eval --checkpoint "$out/plain/last.ckpt" --limit 256 --no-probe \
     --no-baselines --threads 1 | grep -q "in_channels=1,precision=f32 "
+# --network: another encoder of a full checkpoint. BYOL with its target
+# frozen (ema_base=1) at two learning rates: the online encoders differ,
+# the targets (the shared initialisation, BN statistics from the same
+# views) are the same to the bit.
+for lr in 0.06 0.6; do
+    "$selfsup" train --method byol --limit 512 --batch 256 --epochs 1 \
+        --eval-every 0 --threads 1 --lr $lr --set ema_base=1 \
+        --out "$out/byol_$lr" > /dev/null
+    for net in online target; do
+        "$selfsup" eval --checkpoint "$out/byol_$lr/last.ckpt" --limit 512 \
+            --network $net.encoder --no-probe --no-baselines --json \
+            --threads 1 | sed 's/"checkpoint": "[^"]*"//' \
+            > "$out/byol_$lr.$net.json"
+    done
+done
+cmp -s "$out/byol_0.06.target.json" "$out/byol_0.6.target.json"
+cmp -s "$out/byol_0.06.online.json" "$out/byol_0.6.online.json" && exit 1
+grep -q '"knn_top1": 0\.[0-9]' "$out/byol_0.6.target.json"
+usage_error "--network online.predictor is not one of online.encoder" \
+    eval --checkpoint "$out/plain/last.ckpt" --network online.predictor
+status=0
+"$selfsup" eval --checkpoint "$out/plain/last.ckpt" --network target.encoder \
+    --limit 256 --threads 1 > /dev/null 2> "$out/err" || status=$?
+[ "$status" -eq 1 ]
+grep -qF 'a simsiam learner has online.encoder, online.projector' "$out/err"
+status=0
+"$selfsup" eval --checkpoint "$out/plain/encoder.ckpt" \
+    --network target.encoder --limit 256 --threads 1 > /dev/null \
+    2> "$out/err" || status=$?
+[ "$status" -eq 1 ]
+grep -qF 'an encoder export holds the online encoder only' "$out/err"
+
 plain=$(first_lr "$out/plain")
 warm=$(first_lr "$out/warm")
 echo "first-step lr: $plain without a warmup, $warm with warmup_fraction 0.5"
