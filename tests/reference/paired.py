@@ -27,10 +27,18 @@ images moves a five-epoch result by three points.
                   heads (from --twin-seed); how far apart two PyTorch runs
                   on the same data end is the yardstick for the pairs.
 
+The recipe, views and monitor are train.py's defaults (recipe=auto's rule,
+views of 5/7 the images' side, the 2x2-grid monitor; --recipe, --view-size,
+--embed-grid change them). --save-dir DIR saves both encoders after every
+epoch as train.py's snapshots (DIR/torch_eN.pt, DIR/lib_eN.pt) instead of
+scoring them with the monitor, for export_encoder.py --grid 2 and
+selfsup eval; --stop-after N ends after N epochs of the --epochs schedule.
+
 The batch order is train.py's (torch.randperm from --seed). Run, from the
 build tree's library:
   /usr/bin/python3 tests/reference/paired.py --method groco \\
-      --lib build/release/lib/libselfsup.so
+      --lib build/release/lib/libselfsup.so [--limit 60000 --epochs 5 \\
+      --stop-after 1 --save-dir DIR]
 (--lr, --optimizer and --set change the recipe on both sides.)
 """
 import argparse
@@ -67,6 +75,19 @@ def parse_args():
     p.add_argument("--weights", choices=("torch", "from-lib", "lib"),
                    default="torch")
     p.add_argument("--no-torch", action="store_true")
+    p.add_argument("--stop-after", type=int,
+                   help="stop after this many epochs of the --epochs "
+                   "schedule (to compare early epochs of a longer run)")
+    p.add_argument("--recipe", choices=("auto", "paper", "short"),
+                   default="auto", help="as train.py's --recipe")
+    p.add_argument("--view-size", type=int, default=0,
+                   help="side of the views (0: selfsup train's, as train.py)")
+    p.add_argument("--embed-grid", type=int, default=2,
+                   help="the monitor's grid (train.py's --embed-grid)")
+    p.add_argument("--save-dir",
+                   help="save both encoders after every epoch as train.py's "
+                   "snapshots (export_encoder.py turns them into checkpoints "
+                   "for selfsup eval) instead of scoring them here")
     p.add_argument("--twin", action="store_true")
     p.add_argument("--twin-seed", type=int,
                    help="seed of the twin's heads (default: --seed + 1000)")
@@ -148,7 +169,8 @@ def main():
     mean, std = train.pixel_stats(images)
     per_epoch = images.shape[0] // args.batch
     total = per_epoch * args.epochs
-    config = train.recipe(args.method)
+    config = train.recipe(args.method, total * args.batch / images.shape[0],
+                          args.recipe)
     changes = dict(item.split("=", 1) for item in args.set.split(";")
                    if item)
     if args.lr is not None:
@@ -162,8 +184,11 @@ def main():
         config[key] = kind(value) if kind in (int, float) else value
     config["encoder"] = "resnet18:width=16,in_channels=1"
     reference = train.Learner(args.method, config, total, args.batch)
-    pipelines = train.fmnist_views(28, mean, std, args.crop_scale)
-    monitor = train.Monitor(images, labels, args.data, 200, 0.1, mean, std)
+    side = images.shape[-1]
+    view_side = args.view_size or train.small_view_side(side) or side
+    pipelines = train.fmnist_views(view_side, mean, std, args.crop_scale)
+    monitor = train.Monitor(images, labels, args.data, 200, 0.1, mean, std,
+                            args.embed_grid)
     shuffle = torch.Generator().manual_seed(args.seed)
     if args.twin:
         run_twin(args, config, total, reference, pipelines, monitor, shuffle,
@@ -175,7 +200,8 @@ def main():
     cfg = c.c_void_p()
     lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
     settings = {"encoder": config["encoder"], "batch_size": args.batch,
-                "total_steps": total, "seed": args.seed}
+                "total_steps": total, "seed": args.seed,
+                "recipe": config["recipe"]}
     settings.update(changes)
     for key, value in settings.items():
         lib("selfsup_learner_config_set", cfg, key.encode(),
@@ -211,23 +237,40 @@ def main():
         lib("selfsup_dataset_open_fashion_mnist", c.byref(dataset),
             args.data.encode(), b"train")
         lib("selfsup_views_create", c.byref(lib_views), args.preset.encode(),
-            views_count, 28)
-    dims = (c.c_int64 * 4)(args.batch, 1, 28, 28)
+            views_count, view_side)
+    dims = (c.c_int64 * 4)(args.batch, 1, view_side, view_side)
     tensors = (c.c_void_p * views_count)()
     for k in range(views_count):
         t = c.c_void_p()
         lib("selfsup_tensor_create", c.byref(t), 4, dims)
         tensors[k] = t
 
-    def scores():
+    def save(epoch):
+        for who, net in (("torch", None if args.no_torch
+                          else reference.encoder),
+                         ("lib", library_encoder())):
+            if net is not None:
+                torch.save({"encoder": net.state_dict(),
+                            "spec": config["encoder"], "mean": mean,
+                            "std": std},
+                           os.path.join(args.save_dir,
+                                        f"{who}_e{epoch}.pt"))
+        return float("nan"), float("nan")
+
+    def scores(epoch):
+        if args.save_dir:
+            return save(epoch)
         theirs = float("nan") if args.no_torch else monitor(reference.encoder)
         return theirs, monitor(library_encoder())
 
+    if args.save_dir:
+        os.makedirs(args.save_dir, exist_ok=True)
+
     print(f"{args.method}, seed {args.seed}, views {args.views}, weights "
           f"{args.weights}: kNN at initialisation PyTorch %.4f libselfsup "
-          f"%.4f" % scores(), flush=True)
+          f"%.4f" % scores(0), flush=True)
     loss, started = c.c_float(), time.time()
-    for epoch in range(args.epochs):
+    for epoch in range(min(args.epochs, args.stop_after or args.epochs)):
         order = torch.randperm(images.shape[0], generator=shuffle)
         for b in range(per_epoch):
             idx = order[b * args.batch:(b + 1) * args.batch]
@@ -251,7 +294,7 @@ def main():
             if not args.no_torch:
                 reference.step(views)
         print(f"epoch {epoch + 1}: kNN PyTorch %.4f libselfsup %.4f "
-              f"({time.time() - started:.0f} s)" % scores(), flush=True)
+              f"({time.time() - started:.0f} s)" % scores(epoch + 1), flush=True)
 
 
 if __name__ == "__main__":
