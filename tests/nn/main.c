@@ -16,6 +16,19 @@ selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
     return t;
 }
 
+selfsup__plan_ctx nn_plan_ctx(selfsup_encoder *e, int bf16)
+{
+    selfsup__plan_ctx c = {0};
+    int64_t count;
+    const selfsup__param_info *table;
+    int n;
+    c.g = selfsup__encoder_graph(e);
+    selfsup__encoder_params(e, &c.params, &c.grads, &count, &table, &n);
+    selfsup__encoder_buffers(e, &c.buffers, &count, &table, &n);
+    c.dt = bf16 ? dnnl_bf16 : dnnl_f32;
+    return c;
+}
+
 int main(void)
 {
     Suite *s = suite_create("nn");

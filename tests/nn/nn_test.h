@@ -7,6 +7,7 @@
 
 #include "nn/encoder_internal.h"
 #include "nn/graph.h"
+#include "nn/plan.h"
 #include "selfsup/selfsup.h"
 
 TCase *fd_tcase(void);
@@ -22,5 +23,8 @@ TCase *forward_only_tcase(void);
 selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
                                  float lo, float hi);
 selfsup_tensor *nn_tensor(int ndim, const int64_t *dims);
+/* What the planner needs of e: its graph, parameters and buffers, in
+ * float32 or bf16. */
+selfsup__plan_ctx nn_plan_ctx(selfsup_encoder *e, int bf16);
 
 #endif

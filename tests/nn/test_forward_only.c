@@ -85,14 +85,7 @@ START_TEST(forward_only_keeps_what_inference_keeps)
     selfsup_encoder *e = NULL;
     ss_assert_ok(
         selfsup_encoder_create(&e, "resnet18:width=8,in_channels=1", 1));
-    selfsup__plan_ctx c = {0};
-    int64_t count;
-    const selfsup__param_info *table;
-    int n;
-    c.g = selfsup__encoder_graph(e);
-    selfsup__encoder_params(e, &c.params, &c.grads, &count, &table, &n);
-    selfsup__encoder_buffers(e, &c.buffers, &count, &table, &n);
-    c.dt = dnnl_f32;
+    selfsup__plan_ctx c = nn_plan_ctx(e, 0);
     const int64_t in[4] = {8, 1, 20, 20};
     size_t bytes[3];
     for (int mode = 0; mode < 3; mode++) {

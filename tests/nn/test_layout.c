@@ -12,24 +12,11 @@
 #include "nn_test.h"
 #include "test_support.h"
 
-static selfsup__plan_ctx ctx_of(selfsup_encoder *e, int bf16)
-{
-    selfsup__plan_ctx c = {0};
-    int64_t count;
-    const selfsup__param_info *table;
-    int n;
-    c.g = selfsup__encoder_graph(e);
-    selfsup__encoder_params(e, &c.params, &c.grads, &count, &table, &n);
-    selfsup__encoder_buffers(e, &c.buffers, &count, &table, &n);
-    c.dt = bf16 ? dnnl_bf16 : dnnl_f32;
-    return c;
-}
-
 static void assert_jit_plans(const char *spec, int channels, int bf16)
 {
     selfsup_encoder *e;
     ss_assert_ok(selfsup_encoder_create(&e, spec, 1));
-    selfsup__plan_ctx c = ctx_of(e, bf16);
+    selfsup__plan_ctx c = nn_plan_ctx(e, bf16);
     int64_t in[4] = {4, channels, 16, 16};
     for (int training = 0; training < 2; training++) {
         selfsup__plan *p;
@@ -73,7 +60,7 @@ START_TEST(blocked_layouts_kept_at_multiples_of_16)
     for (size_t k = 0; k < 2; k++) {
         selfsup_encoder *e;
         ss_assert_ok(selfsup_encoder_create(&e, specs[k], 1));
-        selfsup__plan_ctx c = ctx_of(e, 0);
+        selfsup__plan_ctx c = nn_plan_ctx(e, 0);
         int64_t in[4] = {4, k == 0 ? 1 : 3, 16, 16};
         selfsup__plan *p;
         ss_assert_ok(selfsup__plan_create(&p, &c, in, 1));
@@ -115,7 +102,7 @@ static void run_step(selfsup_encoder *e, dnnl_format_tag_t tag, const float *x,
                      const int64_t *in, const float *gy, int64_t n_out,
                      step_result *r)
 {
-    selfsup__plan_ctx c = ctx_of(e, 0);
+    selfsup__plan_ctx c = nn_plan_ctx(e, 0);
     flat f = flat_of(e);
     int64_t n_params = f.n_params, n_buffers = f.n_buffers;
     float *grads = f.grads, *buffers = f.buffers;
