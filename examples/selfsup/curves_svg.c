@@ -37,6 +37,19 @@ static axis nice_axis(double lo, double hi)
     return a;
 }
 
+/* Ticks by index from the axis' ends: a running sum of steps drifts, and
+ * its zero prints as -1.38778e-16. */
+static int tick_count(const axis *a)
+{
+    return (int)lround((a->hi - a->lo) / a->step);
+}
+
+static double tick_value(const axis *a, int i)
+{
+    double t = a->lo + i * a->step;
+    return fabs(t) < 1e-9 * a->step ? 0.0 : t;
+}
+
 static void range_of(const cli_series *s, double *lo, double *hi, int use_y)
 {
     for (int64_t i = 0; i < s->count; i++) {
@@ -76,7 +89,8 @@ static void draw_frame(FILE *f, const panel *p, const char *title,
             "<text x='%.1f' y='%.1f' font-size='14' text-anchor='middle' "
             "font-weight='bold'>%s</text>\n",
             (x0 + x1) / 2, p->oy + 18, title);
-    for (double t = p->y.lo; t <= p->y.hi + p->y.step / 2; t += p->y.step) {
+    for (int i = 0, n = tick_count(&p->y); i <= n; i++) {
+        double t = tick_value(&p->y, i);
         double y = py(p, t);
         fprintf(f,
                 "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "
@@ -84,7 +98,8 @@ static void draw_frame(FILE *f, const panel *p, const char *title,
                 "text-anchor='end'>%g</text>\n",
                 x0, y, x1, y, x0 - 5, y + 4, t * y_scale);
     }
-    for (double t = p->x.lo; t <= p->x.hi + p->x.step / 2; t += p->x.step) {
+    for (int i = 0, n = tick_count(&p->x); i <= n; i++) {
+        double t = tick_value(&p->x, i);
         double x = px(p, t);
         fprintf(f,
                 "<line x1='%.1f' y1='%.1f' x2='%.1f' y2='%.1f' "

@@ -126,6 +126,22 @@ points=$(grep '<polyline' "$out/loss.svg" | head -n 1 |
     sed "s/.*points='\([^']*\)'.*/\1/" | wc -w)
 [ "$points" -eq "$steps" ]
 [ ! -e "$out/loss.svg.tmp" ]
+# Ticks through zero print 0, not a running sum's -1.38778e-16: a run whose
+# loss climbs from -0.55 to -0.02 (GroCo's margin does) has ticks -0.6 to
+# 0 by 0.1.
+mkdir -p "$out/ticks"
+awk 'BEGIN { for (i = 1; i <= 20; i++)
+    printf "{\"type\": \"step\", \"step\": %d, \"epoch\": 0, \"loss\": %.4f}\n",
+        i, -0.55 + 0.53 * i / 20 }' > "$out/ticks/metrics.jsonl"
+"$selfsup" plot "$out/ticks" --y loss --x steps --out "$out/ticks.svg" \
+    > /dev/null
+grep -qF '>-0.6</text>' "$out/ticks.svg"
+grep -qF '>0</text>' "$out/ticks.svg"
+if grep -q 'e-[0-9]*</text>' "$out/ticks.svg"; then
+    echo "a tick label in exponent form:"
+    grep 'e-[0-9]*</text>' "$out/ticks.svg"
+    exit 1
+fi
 # A long label widens the legend instead of running off the canvas.
 long=run-with-a-label-of-sixty-characters-that-needs-its-own-room
 "$selfsup" plot "$out/plain" --y loss --x steps --labels "$long" \
