@@ -50,6 +50,9 @@ for r in $runs; do
     evaluate "$r" "$out/$r/encoder.ckpt" --no-baselines
 done
 plot ordering_knn epochs knn "GroCo against SimCLR: kNN" simclr groco
+plot ordering_ablations_knn epochs knn "GroCo's ablations: kNN" groco \
+    groco_bitonic groco_logistic groco_optimal groco_steepness1 \
+    groco_steepness4 groco_steepness64 groco_topk5 groco_topk20
 plot ordering_margin steps margin "GroCo: smallest positive - largest negative" \
     groco groco_steepness1 groco_steepness64 groco_topk5 groco_topk20
 
