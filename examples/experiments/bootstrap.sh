@@ -37,10 +37,12 @@ evaluate random_target "$out/byol_random_target/last.ckpt" \
     --network target.encoder --no-baselines
 evaluate random_target_few "$out/byol_random_target/last.ckpt" \
     --network target.encoder --no-baselines --limit "$labels"
-evaluate online_random_target "$out/byol_random_target/last.ckpt" \
-    --no-baselines
+# With the baselines: the evaluation's random-init row, the architecture
+# drawn again with batch-norm statistics at their initial values (mean 0,
+# variance 1), where the frozen target's are those of the data.
+evaluate online_random_target "$out/byol_random_target/last.ckpt"
 evaluate online_random_target_few "$out/byol_random_target/last.ckpt" \
-    --no-baselines --limit "$labels"
+    --limit "$labels"
 evaluate byol "$out/byol/last.ckpt" --no-baselines
 evaluate byol_few "$out/byol/last.ckpt" --no-baselines --limit "$labels"
 
@@ -59,5 +61,7 @@ row() {
     row "random network (the frozen target)" random_target ""
     row "online network trained to predict it" online_random_target ""
     row "BYOL (moving-average target)" byol ""
+    row "random init, initial batch-norm statistics (another draw)" \
+        online_random_target random_
 } > "$out/bootstrap.md"
 cat "$out/bootstrap.md"
