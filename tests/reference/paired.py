@@ -255,20 +255,21 @@ def main():
                             "std": std},
                            os.path.join(args.save_dir,
                                         f"{who}_e{epoch}.pt"))
-        return float("nan"), float("nan")
+        return f"encoders saved as {args.save_dir}/*_e{epoch}.pt"
 
     def scores(epoch):
+        """What the run reports after an epoch: kNN, or where it saved."""
         if args.save_dir:
             return save(epoch)
         theirs = float("nan") if args.no_torch else monitor(reference.encoder)
-        return theirs, monitor(library_encoder())
+        return "kNN PyTorch %.4f libselfsup %.4f" % (
+            theirs, monitor(library_encoder()))
 
     if args.save_dir:
         os.makedirs(args.save_dir, exist_ok=True)
 
     print(f"{args.method}, seed {args.seed}, views {args.views}, weights "
-          f"{args.weights}: kNN at initialisation PyTorch %.4f libselfsup "
-          f"%.4f" % scores(0), flush=True)
+          f"{args.weights}: at initialisation {scores(0)}", flush=True)
     loss, started = c.c_float(), time.time()
     for epoch in range(min(args.epochs, args.stop_after or args.epochs)):
         order = torch.randperm(images.shape[0], generator=shuffle)
@@ -293,8 +294,8 @@ def main():
                 c.byref(loss))
             if not args.no_torch:
                 reference.step(views)
-        print(f"epoch {epoch + 1}: kNN PyTorch %.4f libselfsup %.4f "
-              f"({time.time() - started:.0f} s)" % scores(epoch + 1), flush=True)
+        print(f"epoch {epoch + 1}: {scores(epoch + 1)} "
+              f"({time.time() - started:.0f} s)", flush=True)
 
 
 if __name__ == "__main__":
