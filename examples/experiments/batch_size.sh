@@ -11,7 +11,7 @@
 #            and the table (OUT/batch_size.md)
 #   EPOCHS   2 by default; IMAGES the first N training images (10000;
 #            60000 is the full scale); THREADS 2
-# The default scale takes about 30 minutes on two cores.
+# The default scale takes about 26 minutes on two cores (docs/experiments.md).
 set -eu
 selfsup=$1
 out=$2

@@ -14,7 +14,7 @@
 #            the table (OUT/bootstrap.md)
 #   EPOCHS   3 by default; IMAGES the first N training images (10000;
 #            60000 is the full scale); THREADS 2; LABELS 1000
-# The default scale takes about 10 minutes on two cores.
+# The default scale takes about 6 minutes on two cores (docs/experiments.md).
 set -eu
 selfsup=$1
 out=$2

@@ -15,7 +15,7 @@
 #            table (OUT/ordering.md)
 #   EPOCHS   3 by default; IMAGES the first N training images (10000;
 #            60000 is the full scale); THREADS 2
-# The default scale takes about 30 minutes on two cores.
+# The default scale takes about 16 minutes on two cores (docs/experiments.md).
 set -eu
 selfsup=$1
 out=$2
