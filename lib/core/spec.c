@@ -247,3 +247,69 @@ selfsup_status selfsup__spec_finish(const selfsup__spec *s)
     }
     return SELFSUP_OK;
 }
+
+/* Appends "key=value" to out at *used, quoting a value that the parser
+ * would otherwise cut or trim. */
+static int put_pair(char *out, size_t cap, size_t *used, int first,
+                    const char *key, const char *value)
+{
+    int quote = !*value || strpbrk(value, ",\"\\") ||
+                isspace((unsigned char)value[0]) ||
+                isspace((unsigned char)value[strlen(value) - 1]);
+    int n = snprintf(out + *used, cap - *used, "%s%s=%s", first ? ":" : ",",
+                     key, quote ? "\"" : "");
+    if (n < 0 || (size_t)n >= cap - *used)
+        return -1;
+    *used += (size_t)n;
+    for (const char *c = value; *c; c++) {
+        if (quote && (*c == '"' || *c == '\\')) {
+            if (*used + 1 >= cap)
+                return -1;
+            out[(*used)++] = '\\';
+        }
+        if (*used + 1 >= cap)
+            return -1;
+        out[(*used)++] = *c;
+    }
+    if (quote) {
+        if (*used + 1 >= cap)
+            return -1;
+        out[(*used)++] = '"';
+    }
+    out[*used] = '\0';
+    return 0;
+}
+
+selfsup_status selfsup__spec_format_with(const char *text, const char *key,
+                                         const char *value, int keep_given,
+                                         char *out, size_t cap,
+                                         const char *where)
+{
+    selfsup__spec s;
+    selfsup_status st = selfsup__spec_parse(&s, text, where);
+    size_t used = 0;
+    int set = 0, fits = cap > 0;
+    if (st == SELFSUP_OK && fits) {
+        int n = snprintf(out, cap, "%s", s.name);
+        fits = n >= 0 && (size_t)n < cap;
+        used = fits ? (size_t)n : 0;
+    }
+    for (int i = 0; st == SELFSUP_OK && fits && i < s.count; i++) {
+        const char *v = s.values[i];
+        if (strcmp(s.keys[i], key) == 0) {
+            set = 1;
+            v = keep_given ? v : value;
+        }
+        fits = put_pair(out, cap, &used, i == 0, s.keys[i], v) == 0;
+    }
+    if (st == SELFSUP_OK && fits && !set)
+        fits = put_pair(out, cap, &used, s.count == 0, key, value) == 0;
+    selfsup__spec_free(&s);
+    SS_TRY(st);
+    if (!fits)
+        return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                             "spec \"%s\" with %s=%s is longer than %zu "
+                             "characters",
+                             text, key, value, cap ? cap - 1 : 0);
+    return SELFSUP_OK;
+}

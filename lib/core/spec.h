@@ -9,6 +9,8 @@
 #ifndef SELFSUP_CORE_SPEC_H
 #define SELFSUP_CORE_SPEC_H
 
+#include <stddef.h>
+
 #include "selfsup/status.h"
 
 enum { SS_SPEC_MAX_KEYS = 32 };
@@ -50,6 +52,16 @@ selfsup_status selfsup__spec_choice(selfsup__spec *s, const char *key,
 /* The raw value (valid until selfsup__spec_free). */
 selfsup_status selfsup__spec_string(selfsup__spec *s, const char *key,
                                     const char **value);
+/* text with key set to value: "name:k=v,...,key=value", the other keys
+ * in their order (values quoted where they need it). With keep_given, a
+ * key text already gives keeps its value. Fails with
+ * SELFSUP_ERR_INVALID_ARGUMENT if text does not parse or the result needs
+ * cap bytes or more; where names the public function. */
+selfsup_status selfsup__spec_format_with(const char *text, const char *key,
+                                         const char *value, int keep_given,
+                                         char *out, size_t cap,
+                                         const char *where);
+
 /* SELFSUP_ERR_INVALID_ARGUMENT if a key was given that no reader took. */
 selfsup_status selfsup__spec_finish(const selfsup__spec *s);
 

@@ -115,6 +115,47 @@ START_TEST(values_are_range_checked)
 }
 END_TEST
 
+/* Setting a key rewrites the spec in the parser's own grammar: the other
+ * keys in order, the key replaced where it was or appended, values that
+ * need it quoted so that the result parses back to the same values. */
+START_TEST(format_with_sets_one_key)
+{
+    char out[128];
+    ss_assert_ok(selfsup__spec_format_with(" mlp : out=64, precision=bf16 ",
+                                           "precision", "f32", 0, out,
+                                           sizeof out, "f"));
+    ck_assert_str_eq(out, "mlp:out=64,precision=f32");
+    ss_assert_ok(selfsup__spec_format_with("mlp:out=64,precision=bf16",
+                                           "precision", "f32", 1, out,
+                                           sizeof out, "f"));
+    ck_assert_str_eq(out, "mlp:out=64,precision=bf16");
+    ss_assert_ok(selfsup__spec_format_with("resnet18", "precision", "bf16", 1,
+                                           out, sizeof out, "f"));
+    ck_assert_str_eq(out, "resnet18:precision=bf16");
+    ss_assert_ok(selfsup__spec_format_with(
+        "folder:path=\"a, \\\"b\\\"\"", "size", "64", 0, out, sizeof out, "f"));
+    ck_assert_str_eq(out, "folder:path=\"a, \\\"b\\\"\",size=64");
+    selfsup__spec s;
+    const char *path = NULL;
+    ss_assert_ok(selfsup__spec_parse(&s, out, "f"));
+    ss_assert_ok(selfsup__spec_string(&s, "path", &path));
+    ck_assert_str_eq(path, "a, \"b\"");
+    selfsup__spec_free(&s);
+
+    ss_assert_fails(selfsup__spec_format_with("mlp:out=", "precision", "f32", 0,
+                                              out, sizeof out, "f"),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "empty or malformed");
+    ss_assert_fails(selfsup__spec_format_with("mlp:out=64", "precision", "bf16",
+                                              0, out, 20, "f"),
+                    SELFSUP_ERR_INVALID_ARGUMENT,
+                    "f: spec \"mlp:out=64\" with precision=bf16 is longer "
+                    "than 19 characters");
+    ss_assert_ok(selfsup__spec_format_with("mlp:out=64", "precision", "bf16", 0,
+                                           out, 26, "f"));
+    ck_assert_str_eq(out, "mlp:out=64,precision=bf16");
+}
+END_TEST
+
 TCase *spec_tcase(void)
 {
     TCase *tc = tcase_create("spec");
@@ -122,5 +163,6 @@ TCase *spec_tcase(void)
     tcase_add_test(tc, malformed_specs_are_refused);
     tcase_add_test(tc, quoted_values);
     tcase_add_test(tc, values_are_range_checked);
+    tcase_add_test(tc, format_with_sets_one_key);
     return tc;
 }
