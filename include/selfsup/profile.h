@@ -69,6 +69,15 @@ SELFSUP_API const char *selfsup_profile_isa(void);
  * the peak it reaches. */
 SELFSUP_API selfsup_status selfsup_profile_roof(double seconds, double *gflops);
 
+/* selfsup_profile_roof for a precision, "f32" (the same figure) or
+ * "bf16": the same convolution with bf16 source, weights and destination,
+ * the peak of a precision=bf16 step. SELFSUP_ERR_UNSUPPORTED for bf16 where
+ * oneDNN has no bf16 kernels (below AVX-512); SELFSUP_ERR_INVALID_ARGUMENT
+ * for another name. */
+SELFSUP_API selfsup_status selfsup_profile_roof_precision(const char *precision,
+                                                          double seconds,
+                                                          double *gflops);
+
 #ifdef __cplusplus
 }
 #endif

@@ -38,18 +38,17 @@ static void roof_conv_free(roof_conv *c)
 
 /* The convolution in the layouts oneDNN prefers, its tensors zero (the
  * kernels' speed does not depend on the values). */
-static selfsup_status roof_conv_make(roof_conv *c, dnnl_engine_t eng)
+static selfsup_status roof_conv_make(roof_conv *c, dnnl_engine_t eng,
+                                     dnnl_data_type_t dt)
 {
     dnnl_memory_desc_t src, w, dst;
     const dnnl_dims_t sd = {IMAGES, CHANNELS, SIDE, SIDE};
     const dnnl_dims_t wd = {CHANNELS, CHANNELS, 3, 3};
     const dnnl_dims_t one = {1, 1}, pad = {1, 1};
-    SS_DNNL(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32,
-                                         dnnl_format_tag_any),
+    SS_DNNL(dnnl_memory_desc_init_by_tag(&src, 4, sd, dt, dnnl_format_tag_any),
             "memory descriptor");
-    SS_DNNL(
-        dnnl_memory_desc_init_by_tag(&w, 4, wd, dnnl_f32, dnnl_format_tag_any),
-        "memory descriptor");
+    SS_DNNL(dnnl_memory_desc_init_by_tag(&w, 4, wd, dt, dnnl_format_tag_any),
+            "memory descriptor");
     dst = src;
     dnnl_convolution_desc_t desc;
     SS_DNNL(dnnl_convolution_forward_desc_init(&desc, dnnl_forward_training,
@@ -96,20 +95,25 @@ static selfsup_status roof_conv_time(const roof_conv *c, dnnl_stream_t s,
     return SELFSUP_OK;
 }
 
-selfsup_status selfsup_profile_roof(double seconds, double *gflops)
+/* The roof in data type dt; where names the public call. */
+static selfsup_status roof_in(dnnl_data_type_t dt, double seconds,
+                              double *gflops, const char *where)
 {
-    SS_ENTRY();
-    SS_CHECK_NOT_NULL(gflops);
     if (!(seconds >= 0.05 && seconds <= 60))
-        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
-                       "seconds = %g is outside 0.05..60", seconds);
+        return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                             "seconds = %g is outside 0.05..60", seconds);
+    if (dt == dnnl_bf16 && !selfsup__dnnl_has_bf16())
+        return selfsup__fail(SELFSUP_ERR_UNSUPPORTED, where,
+                             "bf16 needs oneDNN's AVX-512 kernels, but this "
+                             "CPU runs oneDNN at %s",
+                             selfsup__dnnl_isa_name());
     selfsup__threads_apply();
     dnnl_engine_t eng;
     dnnl_stream_t s;
     SS_TRY(selfsup__dnnl_engine(&eng));
     SS_TRY(selfsup__dnnl_stream(&s));
     roof_conv c = {0};
-    selfsup_status st = roof_conv_make(&c, eng);
+    selfsup_status st = roof_conv_make(&c, eng, dt);
     double fastest = 0;
     if (st == SELFSUP_OK)
         st = roof_conv_time(&c, s, seconds, &fastest);
@@ -120,4 +124,28 @@ selfsup_status selfsup_profile_roof(double seconds, double *gflops)
         2.0 * IMAGES * SIDE * SIDE * CHANNELS * (double)CHANNELS * 9;
     *gflops = flops / fastest * 1e-9;
     return SELFSUP_OK;
+}
+
+selfsup_status selfsup_profile_roof(double seconds, double *gflops)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(gflops);
+    return roof_in(dnnl_f32, seconds, gflops, __func__);
+}
+
+selfsup_status selfsup_profile_roof_precision(const char *precision,
+                                              double seconds, double *gflops)
+{
+    SS_ENTRY();
+    SS_CHECK_NOT_NULL(precision);
+    SS_CHECK_NOT_NULL(gflops);
+    dnnl_data_type_t dt;
+    if (strcmp(precision, "f32") == 0)
+        dt = dnnl_f32;
+    else if (strcmp(precision, "bf16") == 0)
+        dt = dnnl_bf16;
+    else
+        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT,
+                       "precision \"%s\" is not f32 or bf16", precision);
+    return roof_in(dt, seconds, gflops, __func__);
 }

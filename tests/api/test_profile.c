@@ -188,6 +188,32 @@ START_TEST(entries_and_roof_refuse_bad_arguments)
     ck_assert(isfinite(g) && g > 0.1);
     const char *isa = selfsup_profile_isa();
     ck_assert(isa && isa[0]);
+
+    /* per precision: f32 is the same measurement; bf16 runs from AVX-512
+     * (oneDNN's isa names start with avx512 there) and is refused below */
+    g = -1;
+    ss_assert_fails(selfsup_profile_roof_precision("fp16", 0.05, &g),
+                    SELFSUP_ERR_INVALID_ARGUMENT,
+                    "precision \"fp16\" is not f32 or bf16");
+    ss_assert_fails(selfsup_profile_roof_precision(NULL, 0.05, &g),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "precision");
+    ss_assert_fails(selfsup_profile_roof_precision("bf16", 0.01, &g),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "seconds = 0.01");
+    ss_assert_fails(selfsup_profile_roof_precision("f32", 0.05, NULL),
+                    SELFSUP_ERR_INVALID_ARGUMENT, "gflops");
+    ck_assert(g == -1);
+    ss_assert_ok(selfsup_profile_roof_precision("f32", 0.05, &g));
+    ck_assert(isfinite(g) && g > 0.1);
+    g = -1;
+    if (strncmp(isa, "avx512", 6) == 0) {
+        ss_assert_ok(selfsup_profile_roof_precision("bf16", 0.05, &g));
+        ck_assert(isfinite(g) && g > 0.1);
+    } else {
+        ss_assert_fails(selfsup_profile_roof_precision("bf16", 0.05, &g),
+                        SELFSUP_ERR_UNSUPPORTED,
+                        "bf16 needs oneDNN's AVX-512 kernels");
+        ck_assert(g == -1);
+    }
 }
 END_TEST
 
