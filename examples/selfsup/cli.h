@@ -85,6 +85,10 @@ bool cli_data_has_test_split(const char *data);
  * rgb32 / rgb64 / rgb96 by side for three. */
 const char *cli_auto_augment(const selfsup_dataset *d);
 
+/* Rewrites a canonical network spec (selfsup_encoder_spec) in place to
+ * precision=f32: what the program evaluates and exports, on any CPU. */
+void cli_spec_in_f32(char *spec);
+
 /* Applies a --threads value (0 leaves the library's default); false after
  * printing the error. */
 bool cli_apply_threads(int64_t threads);

@@ -134,6 +134,17 @@ bool cli_given(const cli_option *opts, const char *name)
     return false;
 }
 
+void cli_spec_in_f32(char *spec)
+{
+    static const char BF16[] = "precision=bf16", F32[] = "precision=f32";
+    char *at = strstr(spec, BF16);
+    if (!at)
+        return;
+    const char *rest = at + strlen(BF16);
+    memmove(at + strlen(F32), rest, strlen(rest) + 1);
+    memcpy(at, F32, strlen(F32));
+}
+
 bool cli_apply_threads(int64_t threads)
 {
     selfsup_status s;

@@ -93,12 +93,14 @@ static int time_steps(selfsup_learner *l, int64_t size, int64_t steps,
     return rc;
 }
 
-/* cli_measure_step over ranks (NULL: this process). */
-static int measure_step(const char *method, const char *encoder, int64_t batch,
-                        int64_t size, int64_t steps, int64_t warmup,
-                        int64_t profiled, const cli_ranks *ranks,
-                        double *median_seconds, double *comm_seconds,
-                        int verbose)
+/* Median seconds of a training step of method on synthetic images, over
+ * ranks (NULL: this process); bf16 (may be NULL) tells whether the encoder
+ * ran in bf16. */
+static int measure_step(const char *method, const char *encoder,
+                        const char *precision, int64_t batch, int64_t size,
+                        int64_t steps, int64_t warmup, int64_t profiled,
+                        const cli_ranks *ranks, double *median_seconds,
+                        double *comm_seconds, int verbose, bool *bf16)
 {
     selfsup_learner_config *c = NULL;
     selfsup_learner *l = NULL;
@@ -106,6 +108,9 @@ static int measure_step(const char *method, const char *encoder, int64_t batch,
     selfsup_status s = selfsup_learner_config_create(&c, method);
     if (s == SELFSUP_OK && encoder)
         s = selfsup_learner_config_set(c, "encoder", encoder);
+    precision = cli_precision_for(precision, ranks ? ranks->size : 1);
+    if (s == SELFSUP_OK && precision)
+        s = selfsup_learner_config_set(c, "precision", precision);
     snprintf(number, sizeof number, "%lld", (long long)batch);
     if (s == SELFSUP_OK)
         s = selfsup_learner_config_set(c, "batch_size", number);
@@ -116,6 +121,9 @@ static int measure_step(const char *method, const char *encoder, int64_t batch,
         s = selfsup_learner_create(&l, c);
     if (s == SELFSUP_OK && ranks && ranks->comm)
         s = selfsup_learner_set_comm(l, ranks->comm);
+    if (s == SELFSUP_OK && bf16)
+        *bf16 = strstr(selfsup_encoder_spec(selfsup_learner_encoder(l)),
+                       "precision=bf16") != NULL;
     int rc = s == SELFSUP_OK
                  ? time_steps(l, size, steps, warmup, profiled, ranks,
                               median_seconds, comm_seconds, verbose)
@@ -123,14 +131,6 @@ static int measure_step(const char *method, const char *encoder, int64_t batch,
     selfsup_learner_destroy(l);
     selfsup_learner_config_destroy(c);
     return rc;
-}
-
-int cli_measure_step(const char *method, const char *encoder, int64_t batch,
-                     int64_t size, int64_t steps, int64_t warmup,
-                     double *median_seconds, int verbose)
-{
-    return measure_step(method, encoder, batch, size, steps, warmup, 0, NULL,
-                        median_seconds, NULL, verbose);
 }
 
 typedef struct profile_row {
@@ -217,9 +217,10 @@ static void print_profile(profile_row *rows, int64_t n, int64_t steps)
                100 * (step_s - ops_s) / step_s);
 }
 
-/* GFLOP/s of the median step against the roof, and with table the
- * profile itself. */
-static int report_flops(int64_t batch, double median, int ranks, int table)
+/* GFLOP/s of the median step against the roof of its precision, and with
+ * table the profile itself. */
+static int report_flops(int64_t batch, double median, int ranks, bool bf16,
+                        int table)
 {
     int64_t n, steps;
     double flops;
@@ -234,14 +235,16 @@ static int report_flops(int64_t batch, double median, int ranks, int table)
                per_step / (double)batch * 1e-9, per_step / median * 1e-9,
                ranks > 1 ? " (rank 0's)" : "");
         /* Over ranks the others would share the cores with the roof. */
+        const char *precision = bf16 ? "bf16" : "f32";
         selfsup_status s =
-            ranks > 1 ? SELFSUP_OK : selfsup_profile_roof(0.5, &roof);
+            ranks > 1 ? SELFSUP_OK
+                      : selfsup_profile_roof_precision(precision, 0.5, &roof);
         if (ranks > 1)
             printf("roof: not measured over ranks\n");
         else if (s == SELFSUP_OK)
-            printf("roof: %.1f GFLOP/s (%s, a 3x3 64-to-64 convolution "
+            printf("roof: %.1f GFLOP/s (%s, a 3x3 64-to-64 %s convolution "
                    "alone)\nof_roof: %.1f%%\n",
-                   roof, selfsup_profile_isa(),
+                   roof, selfsup_profile_isa(), precision,
                    100 * per_step / median * 1e-9 / roof);
         else
             rc = cli_fail("measuring the roof", s);
@@ -257,13 +260,15 @@ int cmd_bench(int argc, char **argv)
     char default_encoder[128]; /* the program's, on one-channel images */
     snprintf(default_encoder, sizeof default_encoder,
              CLI_DEFAULT_ENCODER_FORMAT, 1);
-    const char *method = NULL, *encoder = NULL, *distributed = NULL;
+    const char *method = NULL, *encoder = NULL, *distributed = NULL,
+               *precision = NULL;
     int64_t batch = 0, size = 0, steps = 0, warmup = 0, threads = 0;
     bool profile = false;
     cli_option opts[] = {
         CLI_TEXT("method", &method, CLI_DEFAULT_METHOD,
                  "byol, simsiam, vicreg, simclr, barlow or groco"),
         CLI_TEXT("encoder", &encoder, default_encoder, "encoder spec"),
+        CLI_OPTION_PRECISION(&precision),
         CLI_INT("batch", &batch, CLI_STR(CLI_DEFAULT_BATCH), 2, 1 << 20,
                 "batch size"),
         CLI_INT("size", &size, "28", 8, 4096, "image side in pixels"),
@@ -301,16 +306,19 @@ int cmd_bench(int argc, char **argv)
     if (ranks.size > 1)
         printf("over %d ranks: %lld images a rank\n", ranks.size,
                (long long)(batch / ranks.size));
-    double median, comm_s = 0;
-    rc = measure_step(method, encoder, batch, size, steps, warmup,
-                      profile ? steps : 1, &ranks, &median, &comm_s, 1);
+    double median = 0, comm_s = 0;
+    bool bf16 = false;
+    rc = measure_step(method, encoder, precision, batch, size, steps, warmup,
+                      profile ? steps : 1, &ranks, &median, &comm_s, 1, &bf16);
     if (rc == CLI_OK && ranks.size > 1)
         printf("in collectives: %.4f s a step (%.1f%%, rank 0)\n", comm_s,
                100 * comm_s / median);
     if (rc == CLI_OK)
-        printf("median step: %.4f s\n", median);
+        printf("precision: %s\nmedian step: %.4f s\n", bf16 ? "bf16" : "f32",
+               median);
     if (rc == CLI_OK)
-        rc = report_flops(batch / ranks.size, median, ranks.size, profile);
+        rc =
+            report_flops(batch / ranks.size, median, ranks.size, bf16, profile);
     if (rc == CLI_OK)
         printf("images_per_s: %.1f\n", (double)batch / median);
     cli_ranks_stop(&ranks);

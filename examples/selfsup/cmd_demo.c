@@ -15,6 +15,7 @@ int cmd_demo(int argc, char **argv)
                  "byol, simsiam, vicreg, simclr, barlow or groco"),
         CLI_REAL("minutes", &minutes, "3", 0.1, 1e5, "training time"),
         CLI_OPTION_THREADS(&threads),
+        CLI_OPTION_PRECISION(&plan.precision),
         CLI_TEXT("out", &plan.out, "out/demo", "output directory"),
         CLI_OPTION_DATA(&plan.data),
         CLI_OPTION_END};

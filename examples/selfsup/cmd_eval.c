@@ -28,7 +28,15 @@ static int load_network(const char *checkpoint, const char *role,
         return cli_fail("--network: loading the full checkpoint (an encoder "
                         "export holds the online encoder only)",
                         s);
-    s = selfsup_learner_network(*learner, role, e);
+    /* in float32, as the online encoder of a checkpoint loads */
+    selfsup_encoder *net;
+    s = selfsup_learner_network(*learner, role, &net);
+    char spec[512];
+    if (s == SELFSUP_OK) {
+        snprintf(spec, sizeof spec, "%s", selfsup_encoder_spec(net));
+        cli_spec_in_f32(spec);
+        s = selfsup_encoder_clone_as(e, net, spec);
+    }
     if (s == SELFSUP_OK)
         s = selfsup_encoder_set_training(*e, 0);
     return s == SELFSUP_OK ? CLI_OK : cli_fail("--network", s);
@@ -85,7 +93,7 @@ int cmd_eval(int argc, char **argv)
         return rc;
 
     selfsup_encoder *e = NULL;
-    selfsup_learner *learner = NULL; /* owns e when --network is given */
+    selfsup_learner *learner = NULL; /* --network loads the whole learner */
     rc = load_network(checkpoint, network, &learner, &e);
     cli_eval_data data = {0};
     if (rc == CLI_OK)
@@ -106,10 +114,8 @@ int cmd_eval(int argc, char **argv)
         }
     }
     cli_eval_data_close(&data);
-    if (learner)
-        selfsup_learner_destroy(learner);
-    else
-        selfsup_encoder_destroy(e);
+    selfsup_encoder_destroy(e);
+    selfsup_learner_destroy(learner);
     cli_ranks_stop(&ranks);
     return rc;
 }

@@ -33,6 +33,7 @@ static const char *const OWN_OPTION_KEYS[][2] = {
     {"optimizer", "--optimizer"}, {"lr", "--lr"},
     {"batch_size", "--batch"},    {"views", "--views"},
     {"seed", "--seed"},           {"total_steps", "--epochs"},
+    {"precision", "--precision"},
 };
 
 /* Applies --set "KEY=VALUE;KEY=VALUE": ';' separates, since spec values
@@ -101,6 +102,9 @@ static int embedding_encoder(const selfsup_learner *l, int64_t embed_grid,
         snprintf(as, sizeof as, "%s,grid=%lld", spec, (long long)embed_grid);
     else
         snprintf(as, sizeof as, "%s", spec);
+    /* The export runs on any CPU, as the library's own export does: in
+     * float32 whatever precision trained it. */
+    cli_spec_in_f32(as);
     selfsup_status s = selfsup_encoder_clone_as(out, e, as);
     return s == SELFSUP_OK ? CLI_OK : cli_fail("--embed-grid", s);
 }
@@ -480,6 +484,9 @@ int cli_train_run(const cli_train_plan *asked)
         if (rc == CLI_OK)
             rc = set_from(config, "lr", plan->lr);
         if (rc == CLI_OK)
+            rc = set_from(config, "precision",
+                          cli_precision_for(plan->precision, ranks));
+        if (rc == CLI_OK)
             rc = set_assignments(config, plan->set);
         snprintf(number, sizeof number, "%lld", (long long)plan->batch);
         if (rc == CLI_OK)
@@ -829,6 +836,24 @@ static int agree(const selfsup_learner *l, const char *option,
     return CLI_USAGE;
 }
 
+/* The option's value as the learner would resolve it: --precision auto is
+ * what auto chooses on this machine for one process. */
+static const char *resolved(const char *key, const cli_option *opts,
+                            const char *option)
+{
+    static char buf[16];
+    const char *given = cli_get(opts, option);
+    selfsup_learner_config *c;
+    if (strcmp(key, "precision") != 0 || strcmp(given, "auto") != 0 ||
+        selfsup_learner_config_create(&c, CLI_DEFAULT_METHOD) != SELFSUP_OK)
+        return given;
+    if (selfsup_learner_config_set(c, key, given) != SELFSUP_OK ||
+        selfsup_learner_config_get(c, key, buf, sizeof buf) != SELFSUP_OK)
+        snprintf(buf, sizeof buf, "%s", given);
+    selfsup_learner_config_destroy(c);
+    return buf;
+}
+
 /* --resume continues the checkpoint's recipe: the options that make a
  * recipe may be given (so that the command that started a run resumes
  * it), but only with the values the checkpoint holds. */
@@ -843,17 +868,27 @@ static int check_resume_options(const cli_option *opts, const char *path)
                                           {"lr", "lr"},
                                           {"batch", "batch_size"},
                                           {"views", "views"},
-                                          {"seed", "seed"}};
+                                          {"seed", "seed"},
+                                          {"precision", "precision"}};
     int rc = CLI_OK;
     for (size_t k = 0; rc == CLI_OK && k < sizeof KEYS / sizeof *KEYS; k++)
         if (cli_given(opts, KEYS[k][0]))
-            rc = agree(l, KEYS[k][0], " ", cli_get(opts, KEYS[k][0]),
-                       KEYS[k][1]);
+            rc = agree(l, KEYS[k][0], " ",
+                       resolved(KEYS[k][1], opts, KEYS[k][0]), KEYS[k][1]);
     const char *spec = cli_given_value(opts, "encoder");
     if (rc == CLI_OK && spec) {
-        /* by the canonical spec, so any spelling of the same network */
+        /* by the canonical spec, so any spelling of the same network, in
+         * the run's precision unless the spec names one */
+        char precision[16] = "f32", in_precision[600];
+        selfsup_learner_config_value(l, "precision", precision,
+                                     sizeof precision);
+        if (!strstr(spec, "precision="))
+            snprintf(in_precision, sizeof in_precision, "%s%cprecision=%s",
+                     spec, strchr(spec, ':') ? ',' : ':', precision);
+        else
+            snprintf(in_precision, sizeof in_precision, "%s", spec);
         selfsup_encoder *e = NULL;
-        s = selfsup_encoder_create(&e, spec, 0);
+        s = selfsup_encoder_create(&e, in_precision, 0);
         if (s != SELFSUP_OK)
             rc = cli_fail("--encoder", s);
         const char *have = selfsup_encoder_spec(selfsup_learner_encoder(l));
@@ -954,6 +989,7 @@ int cmd_train(int argc, char **argv)
         CLI_INT("views", &plan.views, CLI_STR(CLI_DEFAULT_VIEWS), 2, 8,
                 "views per image"),
         CLI_OPTION_THREADS(&plan.threads),
+        CLI_OPTION_PRECISION(&plan.precision),
         CLI_INT("seed", &seed, "0", 0, (double)INT64_MAX, "random seed"),
         CLI_TEXT("out", &plan.out, "out", "output directory"),
         CLI_TEXT("resume", &plan.resume, NULL,

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <selfsup/selfsup.h>
 
@@ -50,6 +51,18 @@ static inline int cli_small_view_side(int side)
 #define CLI_STR_(x)        #x
 #define CLI_STR(x)         CLI_STR_(x)
 
+/* --precision of train, demo and bench: the learner's precision key. Over
+ * several ranks auto means f32 (batch norm synchronised over ranks needs
+ * float32 activations); cli_precision_for gives the key's value. */
+#define CLI_OPTION_PRECISION(field)                                            \
+    CLI_TEXT("precision", (field), "auto",                                     \
+             "f32, bf16 or auto: bf16 where the CPU has bf16 instructions "    \
+             "(AVX512_BF16 or AMX), f32 elsewhere and over MPI ranks")
+static inline const char *cli_precision_for(const char *given, int ranks)
+{
+    return ranks > 1 && (!given || strcmp(given, "auto") == 0) ? "f32" : given;
+}
+
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
@@ -63,6 +76,7 @@ typedef struct cli_train_plan {
     const char *method, *data, *encoder, *augment, *objective, *lr, *optimizer,
         *out, *resume;
     const char *init_encoder; /* --init-encoder FILE: warm start, or NULL */
+    const char *precision;    /* --precision: f32, bf16 or auto (NULL) */
     const char *set;          /* --set "KEY=VALUE;...", or NULL */
     int64_t epochs, batch, views, threads, eval_every, limit;
     int64_t max_steps;  /* > 0: the run's planned steps instead of epochs */
@@ -82,10 +96,5 @@ typedef struct cli_train_plan {
 } cli_train_plan;
 
 int cli_train_run(const cli_train_plan *plan);
-
-/* Median seconds of a training step of method on synthetic images. */
-int cli_measure_step(const char *method, const char *encoder, int64_t batch,
-                     int64_t size, int64_t steps, int64_t warmup,
-                     double *median_seconds, int verbose);
 
 #endif

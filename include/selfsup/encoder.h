@@ -206,8 +206,8 @@ SELFSUP_API selfsup_status selfsup_encoder_save(const selfsup_encoder *e,
                                                 const char *path);
 /* Loads an encoder written by selfsup_encoder_save or
  * selfsup_learner_export_encoder (or the online encoder of a full
- * checkpoint), in inference mode, with its recorded input normalisation
- * and whitening. */
+ * checkpoint, in precision=f32 whatever the learner trained in), in
+ * inference mode, with its recorded input normalisation and whitening. */
 SELFSUP_API selfsup_status selfsup_encoder_load(selfsup_encoder **out,
                                                 const char *path);
 #ifdef __cplusplus

@@ -39,22 +39,30 @@ SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
  * encoder, projector, predictor, objective, optimizer, lr, lr_batch,
  * batch_size, total_steps, warmup_fraction, final_lr_ratio, ema_base,
  * views, seed, predictor_fixed_lr, stop_gradient, recipe, dataset_size,
- * sync_batch_norm.
+ * sync_batch_norm, precision.
  *
  * recipe is "paper", "short" or "auto" (the default): which of the
  * method's recipes fills the keys the caller does not set. "auto" takes
  * the short-run recipe when total_steps x batch_size / dataset_size is at
  * most the method's limit (20 epochs; GroCo 3), and the paper's when it is
  * longer or dataset_size is 0 (unknown, the default). A key set here always
- * keeps its value. */
+ * keeps its value.
+ *
+ * precision is "f32", "bf16" or "auto" (the default): the precision of
+ * every network whose spec does not name its own (encoder.h: bf16
+ * activations and weight copies, float32 master weights, gradients,
+ * optimizer state, batch-norm statistics and objective). "auto" is bf16
+ * where oneDNN runs bf16 natively (AVX512_BF16 or AMX, under
+ * ONEDNN_MAX_CPU_ISA) and f32 elsewhere; checkpoints record what it chose.
+ * Batch norm synchronised over ranks needs f32. */
 SELFSUP_API selfsup_status selfsup_learner_config_set(selfsup_learner_config *c,
                                                       const char *key,
                                                       const char *value);
 
 /* Copies the key's current text (NUL-terminated) into buf: the value a
  * learner made from c now would run with (recipe resolved to "paper" or
- * "short"). Fails with SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in
- * cap bytes. */
+ * "short", precision to "f32" or "bf16"). Fails with
+ * SELFSUP_ERR_INVALID_ARGUMENT if it does not fit in cap bytes. */
 SELFSUP_API selfsup_status selfsup_learner_config_get(
     const selfsup_learner_config *c, const char *key, char *buf, size_t cap);
 
@@ -176,7 +184,10 @@ SELFSUP_API selfsup_status selfsup_learner_set_input_normalization(
 
 /* Writes the online encoder alone (spec, parameters, BN statistics, the
  * recorded input normalisation), for inference with selfsup_encoder_load:
- * selfsup_encoder_save of selfsup_learner_encoder(l). */
+ * selfsup_encoder_save of selfsup_learner_encoder(l), in precision=f32
+ * whatever the learner's precision (the parameters are float32 either
+ * way), so that the export runs on any CPU; a host with bf16 kernels may
+ * selfsup_encoder_clone_as it with precision=bf16. */
 SELFSUP_API selfsup_status
 selfsup_learner_export_encoder(const selfsup_learner *l, const char *path);
 

@@ -103,6 +103,13 @@ int selfsup__dnnl_has_bf16(void)
     return (isa & dnnl_cpu_isa_avx512_core) == dnnl_cpu_isa_avx512_core;
 }
 
+int selfsup__dnnl_has_native_bf16(void)
+{
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & dnnl_cpu_isa_avx512_core_bf16) ==
+           dnnl_cpu_isa_avx512_core_bf16;
+}
+
 const char *selfsup__dnnl_isa_name(void)
 {
     /* the largest named set the effective ISA contains */

@@ -25,6 +25,11 @@ selfsup_status selfsup__dnnl_check(dnnl_status_t st, const char *where,
  * emulated; natively with AVX512_BF16 or AMX) and refuses it below. */
 int selfsup__dnnl_has_bf16(void);
 
+/* 1 if oneDNN runs bf16 on the CPU's own bf16 instructions (AVX512_BF16 or
+ * AMX) rather than emulating them on AVX-512: where precision=auto takes
+ * bf16. ONEDNN_MAX_CPU_ISA lowers it as it lowers the kernels. */
+int selfsup__dnnl_has_native_bf16(void);
+
 /* The instruction set oneDNN dispatches to ("avx2", "avx512_core", ...). */
 const char *selfsup__dnnl_isa_name(void);
 

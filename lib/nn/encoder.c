@@ -850,7 +850,9 @@ selfsup_status selfsup__encoder_set_comm(selfsup_encoder *e, selfsup_comm *comm)
      * finishes on its own plan. */
     if (selfsup__comm_active(comm) && e->dt != dnnl_f32)
         return SS_FAIL(SELFSUP_ERR_UNSUPPORTED,
-                       "batch norm over %d ranks needs precision=f32",
+                       "batch norm over %d ranks needs precision=f32 (the "
+                       "learner's precision key; auto chooses bf16 on CPUs "
+                       "with bf16 instructions)",
                        selfsup_comm_size(comm));
     e->comm = comm;
     return SELFSUP_OK;

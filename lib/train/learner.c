@@ -29,16 +29,21 @@ static selfsup_status spec_with(const char *spec, const char *key, long value,
                      "\"%s\" sets %s = %s, but the network feeding it gives "
                      "%ld",
                      spec, key, given, value);
-    int has_keys = s.count > 0;
     selfsup__spec_free(&s);
     SS_TRY(st);
-    int n = given ? snprintf(out, cap, "%s", spec)
-                  : snprintf(out, cap, "%s%c%s=%ld", spec, has_keys ? ',' : ':',
-                             key, value);
-    if (n < 0 || (size_t)n >= cap)
-        return SS_FAIL(SELFSUP_ERR_INVALID_ARGUMENT, "spec \"%s\" is too long",
-                       spec);
-    return SELFSUP_OK;
+    char text[32];
+    snprintf(text, sizeof text, "%ld", value);
+    return selfsup__spec_format_with(spec, key, text, 1, out, cap,
+                                     "selfsup_learner_create");
+}
+
+/* spec in the run's precision, unless it names its own. */
+static selfsup_status spec_in_precision(const selfsup_learner_config *c,
+                                        const char *spec, char *out, size_t cap)
+{
+    return selfsup__spec_format_with(
+        spec, "precision", selfsup__config_text(c, SELFSUP__KEY_PRECISION), 1,
+        out, cap, "selfsup_learner_create");
 }
 
 /* Whether the spec names key (to leave the user's value alone). */
@@ -56,16 +61,20 @@ static selfsup_status make_networks(selfsup_learner *l)
 {
     const selfsup_learner_config *c = &l->config;
     uint64_t seed = selfsup__config_u64(c, SELFSUP__KEY_SEED);
-    SS_TRY(selfsup_encoder_create(
-        &l->online[NET_ENCODER], selfsup__config_text(c, SELFSUP__KEY_ENCODER),
-        selfsup__rng_stream(seed, SEED_ENCODER, 0, 0)));
+    char spec[2 * SELFSUP__CONFIG_TEXT_MAX], full[2 * SELFSUP__CONFIG_TEXT_MAX];
+    SS_TRY(spec_in_precision(c, selfsup__config_text(c, SELFSUP__KEY_ENCODER),
+                             full, sizeof full));
+    SS_TRY(
+        selfsup_encoder_create(&l->online[NET_ENCODER], full,
+                               selfsup__rng_stream(seed, SEED_ENCODER, 0, 0)));
     long features = (long)selfsup_encoder_output_dim(l->online[NET_ENCODER]);
 
-    char spec[2 * SELFSUP__CONFIG_TEXT_MAX], full[2 * SELFSUP__CONFIG_TEXT_MAX];
     const char *projector = selfsup__config_text(c, SELFSUP__KEY_PROJECTOR);
-    snprintf(spec, sizeof spec, "%s", projector);
-    if (c->method == SELFSUP__GROCO && !spec_has(projector, "hidden"))
-        SS_TRY(spec_with(projector, "hidden", features, spec, sizeof spec));
+    SS_TRY(spec_in_precision(c, projector, spec, sizeof spec));
+    if (c->method == SELFSUP__GROCO && !spec_has(projector, "hidden")) {
+        SS_TRY(spec_with(spec, "hidden", features, full, sizeof full));
+        snprintf(spec, sizeof spec, "%s", full);
+    }
     SS_TRY(spec_with(spec, "in", features, full, sizeof full));
     SS_TRY(selfsup_encoder_create(
         &l->online[NET_PROJECTOR], full,
@@ -74,7 +83,8 @@ static selfsup_status make_networks(selfsup_learner *l)
     const char *predictor = selfsup__config_text(c, SELFSUP__KEY_PREDICTOR);
     if (strcmp(predictor, "none") != 0) {
         long proj = (long)selfsup_encoder_output_dim(l->online[NET_PROJECTOR]);
-        SS_TRY(spec_with(predictor, "in", proj, full, sizeof full));
+        SS_TRY(spec_in_precision(c, predictor, spec, sizeof spec));
+        SS_TRY(spec_with(spec, "in", proj, full, sizeof full));
         SS_TRY(selfsup_encoder_create(
             &l->online[NET_PREDICTOR], full,
             selfsup__rng_stream(seed, SEED_PREDICTOR, 0, 0)));

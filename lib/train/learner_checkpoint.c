@@ -6,6 +6,7 @@
 #include "io/checkpoint_file.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/spec.h"
 #include "nn/encoder_internal.h"
 #include "optimizer.h"
 #include "selfsup/whitening.h"
@@ -193,12 +194,17 @@ selfsup_status selfsup_learner_save(const selfsup_learner *l, const char *path)
  * file's network is the one the config builds. */
 static selfsup_status get_network(const selfsup__ckpt_reader *r,
                                   const char *path, const char *role,
-                                  selfsup_encoder *e)
+                                  selfsup_encoder *e, int any_precision)
 {
-    char name[128];
+    char name[128], f32[512];
     const char *spec;
     snprintf(name, sizeof name, "net/%s/spec", role);
     SS_TRY(selfsup__ckpt_get_string(r, name, &spec));
+    /* the parameters are float32 in every precision */
+    if (any_precision &&
+        selfsup__spec_format_with(spec, "precision", "f32", 0, f32, sizeof f32,
+                                  "selfsup_encoder_load") == SELFSUP_OK)
+        spec = f32;
     if (strcmp(spec, selfsup_encoder_spec(e)) != 0)
         return SS_FAIL(SELFSUP_ERR_CORRUPT,
                        "%s: %s is \"%s\" but its config builds \"%s\"", path,
@@ -251,12 +257,16 @@ static selfsup_status config_from_file(const selfsup__ckpt_reader *r,
         snprintf(name, sizeof name, "learner/config/%s", key);
         selfsup_status s = SELFSUP_OK;
         if ((k == SELFSUP__KEY_RECIPE || k == SELFSUP__KEY_DATASET_SIZE ||
-             k == SELFSUP__KEY_SYNC_BATCH_NORM) &&
+             k == SELFSUP__KEY_SYNC_BATCH_NORM ||
+             k == SELFSUP__KEY_PRECISION) &&
             selfsup__ckpt_find(r, name) < 0)
             /* Files from before these keys hold every resolved value: the
-             * recipe they name is the one they ran; they ran on one rank. */
+             * recipe they name is the one they ran; they ran on one rank,
+             * in the precision their network specs name (f32 unless the
+             * spec says otherwise, and a spec's own precision wins). */
             value = k == SELFSUP__KEY_RECIPE            ? "paper"
                     : k == SELFSUP__KEY_SYNC_BATCH_NORM ? "1"
+                    : k == SELFSUP__KEY_PRECISION       ? "f32"
                                                         : "0";
         else
             s = selfsup__ckpt_get_string(r, name, &value);
@@ -282,7 +292,7 @@ static selfsup_status restore(selfsup_learner *l, const selfsup__ckpt_reader *r,
         selfsup_encoder *e = selfsup__learner_role(l, role);
         if (!e)
             continue;
-        SS_TRY(get_network(r, path, selfsup__role_names[role], e));
+        SS_TRY(get_network(r, path, selfsup__role_names[role], e, 0));
         if (role < NET_COUNT) {
             char prefix[128];
             snprintf(prefix, sizeof prefix, "optim/%s/",
@@ -374,7 +384,17 @@ selfsup_status selfsup_learner_export_encoder(const selfsup_learner *l,
     SS_ENTRY();
     SS_CHECK_NOT_NULL(l);
     SS_CHECK_NOT_NULL(path);
-    return save_encoder(l->online[NET_ENCODER], path, __func__);
+    /* An export runs wherever it is loaded: in float32, whatever precision
+     * trained it (the weights are float32 masters either way). */
+    const selfsup_encoder *online = l->online[NET_ENCODER];
+    char spec[512];
+    SS_TRY(selfsup__spec_format_with(selfsup_encoder_spec(online), "precision",
+                                     "f32", 0, spec, sizeof spec, __func__));
+    selfsup_encoder *e;
+    SS_TRY(selfsup_encoder_clone_as(&e, online, spec));
+    selfsup_status s = save_encoder(e, path, __func__);
+    selfsup_encoder_destroy(e);
+    return s;
 }
 
 selfsup_status selfsup_encoder_load(selfsup_encoder **out, const char *path)
@@ -385,19 +405,27 @@ selfsup_status selfsup_encoder_load(selfsup_encoder **out, const char *path)
     selfsup__ckpt_reader *r;
     SS_TRY(selfsup__ckpt_reader_open(&r, path, __func__));
     selfsup_status s = SELFSUP_OK;
-    /* An encoder export, or the online encoder of a full checkpoint. */
-    if (selfsup__ckpt_find(r, "encoder/format") >= 0)
+    /* An encoder export, or the online encoder of a full checkpoint: that
+     * one in float32, as its export would be, whatever trained it. */
+    int export = selfsup__ckpt_find(r, "encoder/format") >= 0;
+    if (export)
         s = expect_format(r, path, "encoder/format", ENCODER_FORMAT);
     else
         s = expect_format(r, path, "learner/format", LEARNER_FORMAT);
     const char *spec = NULL;
+    char f32[512];
     if (s == SELFSUP_OK)
         s = selfsup__ckpt_get_string(r, "net/online.encoder/spec", &spec);
+    if (s == SELFSUP_OK && !export) {
+        s = selfsup__spec_format_with(spec, "precision", "f32", 0, f32,
+                                      sizeof f32, __func__);
+        spec = f32;
+    }
     selfsup_encoder *e = NULL;
     if (s == SELFSUP_OK)
         s = selfsup_encoder_create(&e, spec, 0);
     if (s == SELFSUP_OK)
-        s = get_network(r, path, "online.encoder", e);
+        s = get_network(r, path, "online.encoder", e, !export);
     if (s == SELFSUP_OK)
         s = selfsup_encoder_set_training(e, 0);
     selfsup__ckpt_reader_close(r);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dnnl_ctx.h"
 #include "core/error.h"
 #include "nn/encoder_internal.h"
 #include "optimizer.h"
@@ -22,7 +23,8 @@ typedef enum value_type {
     TYPE_INT,
     TYPE_U64,
     TYPE_BOOL,
-    TYPE_RECIPE /* auto, paper or short */
+    TYPE_RECIPE,   /* auto, paper or short */
+    TYPE_PRECISION /* auto, f32 or bf16 */
 } value_type;
 
 typedef struct key_desc {
@@ -51,6 +53,7 @@ static const key_desc KEYS[SELFSUP__KEY_COUNT] = {
     [SELFSUP__KEY_RECIPE] = {"recipe", TYPE_RECIPE, 0, 0},
     [SELFSUP__KEY_DATASET_SIZE] = {"dataset_size", TYPE_INT, 0, 1e12},
     [SELFSUP__KEY_SYNC_BATCH_NORM] = {"sync_batch_norm", TYPE_BOOL, 0, 1},
+    [SELFSUP__KEY_PRECISION] = {"precision", TYPE_PRECISION, 0, 0},
 };
 
 static const char *const RECIPE_NAMES[] = {"paper", "short"};
@@ -86,6 +89,7 @@ static const recipe COMMON = {{
     [SELFSUP__KEY_RECIPE] = "auto",
     [SELFSUP__KEY_DATASET_SIZE] = "0",
     [SELFSUP__KEY_SYNC_BATCH_NORM] = "1",
+    [SELFSUP__KEY_PRECISION] = "auto",
 }};
 
 static const recipe RECIPES[] = {
@@ -253,6 +257,12 @@ static selfsup_status check_value(const key_desc *d, const char *text,
                                  "%s = \"%s\" is not auto, paper or short",
                                  d->name, text);
         return SELFSUP_OK;
+    case TYPE_PRECISION:
+        if (strcmp(text, "auto") && strcmp(text, "f32") && strcmp(text, "bf16"))
+            return selfsup__fail(SELFSUP_ERR_INVALID_ARGUMENT, where,
+                                 "%s = \"%s\" is not auto, f32 or bf16",
+                                 d->name, text);
+        return SELFSUP_OK;
     }
     return SELFSUP_OK;
 }
@@ -332,6 +342,8 @@ static const char *resolved_text(const selfsup_learner_config *c,
 {
     if (k == SELFSUP__KEY_RECIPE)
         return RECIPE_NAMES[r];
+    if (k == SELFSUP__KEY_PRECISION && strcmp(c->text[k], "auto") == 0)
+        return selfsup__dnnl_has_native_bf16() ? "bf16" : "f32";
     const char *v = SHORT_RECIPES[c->method].values[k];
     if (r == SELFSUP__RECIPE_SHORT && v && !(c->user_set & (UINT32_C(1) << k)))
         return v;

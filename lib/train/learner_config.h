@@ -38,6 +38,7 @@ typedef enum selfsup__config_key {
     SELFSUP__KEY_RECIPE,
     SELFSUP__KEY_DATASET_SIZE,
     SELFSUP__KEY_SYNC_BATCH_NORM,
+    SELFSUP__KEY_PRECISION,
     SELFSUP__KEY_COUNT
 } selfsup__config_key;
 
@@ -70,9 +71,10 @@ uint64_t selfsup__config_u64(const selfsup_learner_config *c,
 /* Resolves recipe=auto by the run's length (total_steps x batch_size /
  * dataset_size epochs, against a limit per method; dataset_size 0,
  * unknown, gives the paper's recipe)
- * and fills every key the caller did not set from the recipe chosen. After
- * it, recipe is "paper" or "short" and the config is what the learner
- * runs. */
+ * and fills every key the caller did not set from the recipe chosen;
+ * resolves precision=auto by the CPU (bf16 where oneDNN has native bf16
+ * kernels, else f32). After it, recipe is "paper" or "short", precision
+ * "f32" or "bf16", and the config is what the learner runs. */
 void selfsup__config_resolve(selfsup_learner_config *c);
 
 /* The learning rate after scaling: lr * batch_size / lr_batch. */

@@ -111,6 +111,8 @@ START_TEST(a_step_holds_its_phases_and_operations)
         selfsup_learner_config_set(c, "projector", "mlp:hidden=16,out=8"));
     ss_assert_ok(selfsup_learner_config_set(c, "batch_size", "8"));
     ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4"));
+    /* the operations' names below are float32's on every CPU */
+    ss_assert_ok(selfsup_learner_config_set(c, "precision", "f32"));
     selfsup_learner *l = NULL;
     ss_assert_ok(selfsup_learner_create(&l, c));
     selfsup_learner_config_destroy(c);

@@ -11,6 +11,8 @@
 set -eu
 selfsup=$1
 . "$(dirname "$0")/common.sh"
+# shellcheck source=auto_precision.sh
+. "$(dirname "$0")/auto_precision.sh"
 
 # Views the user sizes are kept, whatever the plan gives them.
 "$selfsup" train --time-budget 20 --limit 2048 --batch 64 --eval-every 0 --threads 2 \
@@ -19,7 +21,7 @@ grep "^planned for 20s" "$out/plan.log"
 if grep -q "pixels for the" "$out/plan.log"; then
     echo "--view-size 28 was not kept"; exit 1
 fi
-grep "^training groco on resnet18:width=16,in_channels=1,precision=f32: .* 2 views of 28x28," \
+grep "^training groco on resnet18:width=16,in_channels=1,precision=$auto_precision: .* 2 views of 28x28," \
     "$out/plan.log"
 # The plan is the planner's, or the last re-plan's (at a tenth and at half of
 # the planned steps, from the run's own pace).
@@ -62,7 +64,7 @@ grep "^views of 20 pixels for the 28-pixel images (--view-size 28 trains on the 
     "$out/fast.log"
 grep "^planned for 4s" "$out/fast.log"
 grep " 2 views of 20x20," "$out/stop.log"
-grep "^training groco on resnet18:width=16,in_channels=1,precision=f32: .* 2 views of 20x20," \
+grep "^training groco on resnet18:width=16,in_channels=1,precision=$auto_precision: .* 2 views of 20x20," \
     "$out/fast.log"
 # The export embeds the images at their own size.
 "$selfsup" embed --checkpoint "$out/fast/encoder.ckpt" --threads 2 \

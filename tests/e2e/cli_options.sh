@@ -159,3 +159,36 @@ status=0
     status=$?
 [ "$status" -eq 1 ] && [ ! -e "$out/knn.svg" ]
 grep -qF 'plain/metrics.jsonl has no "eval" record with "knn_top1"' "$out/err"
+
+# --precision: auto is bf16 where the CPU has bf16 instructions and f32
+# where oneDNN may not use them (ONEDNN_MAX_CPU_ISA=AVX2 stands in for such
+# a CPU); the training line names the encoder's precision, the export is
+# f32 either way, and a resumed run keeps the precision it ran in.
+# shellcheck source=auto_precision.sh
+. "$(dirname "$0")/auto_precision.sh"
+want=$auto_precision
+tiny="--epochs 1 --limit 512 --batch 64 --eval-every 0 --threads 1"
+# shellcheck disable=SC2086
+"$selfsup" train $tiny --out "$out/p_auto" > "$out/p_auto.txt"
+grep -q "^training groco on resnet18:.*precision=$want:" "$out/p_auto.txt"
+# shellcheck disable=SC2086
+ONEDNN_MAX_CPU_ISA=AVX2 "$selfsup" train $tiny --out "$out/p_avx2" \
+    > "$out/p_avx2.txt"
+grep -q "^training groco on resnet18:.*precision=f32:" "$out/p_avx2.txt"
+"$selfsup" eval --checkpoint "$out/p_auto/encoder.ckpt" --limit 512 \
+    --no-probe --no-baselines --threads 1 > "$out/p_eval.txt"
+grep -q "^encoder resnet18:.*precision=f32 from" "$out/p_eval.txt"
+usage_error "--precision bf16 differs from the checkpoint's precision = f32" \
+    train --resume "$out/p_avx2/last.ckpt" --precision bf16 \
+    --out "$out/p_avx2"
+status=0
+# shellcheck disable=SC2086
+ONEDNN_MAX_CPU_ISA=AVX2 "$selfsup" train $tiny --precision bf16 \
+    --out "$out/p_bf16" > /dev/null 2> "$out/err" || status=$?
+[ "$status" -eq 1 ]
+grep -qF "precision=bf16 needs oneDNN's AVX-512 kernels, but this CPU runs oneDNN at avx2" "$out/err"
+status=0
+"$selfsup" train --precision half --out "$out/x" > /dev/null 2> "$out/err" ||
+    status=$?
+[ "$status" -eq 1 ]
+grep -qF 'precision = "half" is not auto, f32 or bf16' "$out/err"

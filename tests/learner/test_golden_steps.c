@@ -224,7 +224,8 @@ START_TEST(steps_match_pytorch)
                                {"views", views},
                                {"batch_size", "16"},
                                {"lr_batch", "16"},
-                               {"total_steps", "2"}};
+                               {"total_steps", "2"},
+                               {"precision", "f32"}};
     for (size_t k = 0; k < sizeof common / sizeof *common; k++)
         ss_assert_ok(
             selfsup_learner_config_set(config, common[k][0], common[k][1]));

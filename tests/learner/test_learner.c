@@ -548,6 +548,7 @@ START_TEST(checkpoints_without_recipe_keys_load)
     ss_assert_ok(selfsup_learner_save(l, path));
     drop_section(path, "learner/config/recipe");
     drop_section(path, "learner/config/dataset_size");
+    drop_section(path, "learner/config/precision");
     selfsup_learner *old;
     ss_assert_ok(selfsup_learner_load(&old, path));
     char buf[64];
@@ -556,6 +557,9 @@ START_TEST(checkpoints_without_recipe_keys_load)
     ss_assert_ok(
         selfsup_learner_config_value(old, "dataset_size", buf, sizeof buf));
     ck_assert_str_eq(buf, "0");
+    ss_assert_ok(
+        selfsup_learner_config_value(old, "precision", buf, sizeof buf));
+    ck_assert_str_eq(buf, "f32");
     ss_assert_ok(selfsup_learner_config_value(old, "lr", buf, sizeof buf));
     ck_assert_str_eq(buf, "1.0");
     ck_assert(step(l, views) == step(old, views));

@@ -70,6 +70,8 @@ static selfsup_learner *make(const char *method)
            "objective");
     ok(selfsup_learner_config_set(c, "batch_size", "32"), "batch");
     ok(selfsup_learner_config_set(c, "total_steps", "8"), "steps");
+    /* batch norm synchronised over ranks runs in float32 */
+    ok(selfsup_learner_config_set(c, "precision", "f32"), "precision");
     selfsup_learner *l;
     ok(selfsup_learner_create(&l, c), "learner");
     selfsup_learner_config_destroy(c);
