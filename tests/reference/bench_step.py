@@ -6,7 +6,7 @@ Learner, the recipes the library runs, on synthetic views. Not run by CI.
 
     /usr/bin/python3 tests/reference/bench_step.py --method groco \\
         [--width 16] [--batch 256] [--size 28] [--steps 10] [--warmup 3] \\
-        [--threads 2] [--recipe paper]
+        [--threads 2] [--recipe paper] [--precision f32|bf16]
 
 selfsup bench's counterpart, option for option: images N(0, 1) of one
 channel, the same views every step, the median step after the warm-up
@@ -37,6 +37,9 @@ def main():
     p.add_argument("--recipe", default="paper", choices=("paper", "short"),
                    help="selfsup bench's learner knows no dataset size, so "
                    "it runs the paper's recipe")
+    p.add_argument("--precision", default="f32", choices=("f32", "bf16"),
+                   help="bf16: the step under CPU autocast to bfloat16 "
+                   "(selfsup bench --precision bf16's counterpart)")
     args = p.parse_args()
     if args.steps < 1 or args.warmup < 0 or args.batch < 2 or args.width < 1:
         p.error("an option is out of range")
@@ -51,11 +54,13 @@ def main():
              for _ in range(config["views"])]
     print(f"bench {args.method} (PyTorch {torch.__version__}), width "
           f"{args.width}, batch {args.batch}, {args.size}x{args.size}, "
-          f"{torch.get_num_threads()} threads", flush=True)
+          f"{torch.get_num_threads()} threads, {args.precision}", flush=True)
     times = []
     for i in range(total):
         t0 = time.perf_counter()
-        loss, _, _ = learner.step(views)
+        with torch.autocast("cpu", dtype=torch.bfloat16,
+                            enabled=args.precision == "bf16"):
+            loss, _, _ = learner.step(views)
         dt = time.perf_counter() - t0
         warm = i < args.warmup
         if not warm:

@@ -201,7 +201,9 @@ def main():
     lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
     settings = {"encoder": config["encoder"], "batch_size": args.batch,
                 "total_steps": total, "seed": args.seed,
-                "recipe": config["recipe"]}
+                "recipe": config["recipe"],
+                # PyTorch's side is float32: so is the library's, on any CPU
+                "precision": "f32"}
     settings.update(changes)
     for key, value in settings.items():
         lib("selfsup_learner_config_set", cfg, key.encode(),
