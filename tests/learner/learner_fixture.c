@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 selfsup_learner_config *small_config(const char *method, int64_t total_steps)
 {
@@ -114,4 +115,14 @@ float *snapshot_encoder(const selfsup_encoder *e, int64_t *count)
     }
     *count = total;
     return all;
+}
+
+char *temp_path(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/selfsup_learner_XXXXXX");
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    close(fd);
+    return path;
 }

@@ -14,6 +14,9 @@ void make_views_at(int64_t first, int64_t n, int64_t epoch,
                    selfsup_tensor *views[2]);
 void make_views(int64_t n, int64_t epoch, selfsup_tensor *views[2]);
 
+/* A new empty file's path under /tmp (valid until the next call). */
+char *temp_path(void);
+
 /* Copies of every parameter and BN buffer of the online encoder. */
 float *snapshot_encoder(const selfsup_encoder *e, int64_t *count);
 

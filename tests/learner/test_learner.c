@@ -394,16 +394,6 @@ START_TEST(bad_arguments_are_refused)
 }
 END_TEST
 
-static char *temp_path(void)
-{
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/selfsup_export_XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    return path;
-}
-
 static void assert_norm(const selfsup_encoder *e, float mean, float std)
 {
     float m = 0, s = 0;

@@ -49,16 +49,6 @@ static const char *expected_auto(void)
     return native ? "bf16" : "f32";
 }
 
-static char *temp_path(void)
-{
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/selfsup_precision_XXXXXX");
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    return path;
-}
-
 static selfsup_learner *make(const char *method, const char *precision)
 {
     selfsup_learner_config *c = small_config(method, 30);
