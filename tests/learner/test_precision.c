@@ -82,6 +82,12 @@ START_TEST(auto_follows_the_cpu)
     ck_assert_str_eq(buf, want);
     selfsup_learner_config_destroy(c);
 
+    /* BYOL's recipe is float32 (it learned less in bf16) unless asked */
+    ss_assert_ok(selfsup_learner_config_create(&c, "byol"));
+    ss_assert_ok(selfsup_learner_config_get(c, "precision", buf, sizeof buf));
+    ck_assert_str_eq(buf, "f32");
+    selfsup_learner_config_destroy(c);
+
     selfsup_learner *l = make("byol", "auto");
     ss_assert_ok(selfsup_learner_config_value(l, "precision", buf, sizeof buf));
     ck_assert_str_eq(buf, want);
