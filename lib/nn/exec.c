@@ -168,8 +168,12 @@ static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
     switch (op->kind) {
     case SS_OP_CONV:
     case SS_OP_LINEAR:
-        arg(&x, DNNL_ARG_SRC, v->act[op->src[0]]);
-        arg(&x, DNNL_ARG_DIFF_DST, dd);
+        if (o->src_wide) {
+            SS_TRY(reorder(&o->widen_src, s, v->act[op->src[0]], o->src_wide));
+            SS_TRY(reorder(&o->widen_dd, s, dd, o->dd_wide));
+        }
+        arg(&x, DNNL_ARG_SRC, o->src_wide ? o->src_wide : v->act[op->src[0]]);
+        arg(&x, DNNL_ARG_DIFF_DST, o->dd_wide ? o->dd_wide : dd);
         arg(&x, DNNL_ARG_DIFF_WEIGHTS, o->dw);
         arg(&x, DNNL_ARG_DIFF_BIAS, o->dbias);
         SS_TRY(run(&o->bwd_weights, s, &x));

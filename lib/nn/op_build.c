@@ -72,6 +72,35 @@ static int rtus_bwd_weights_broken(const selfsup__plan *p,
     return dnnl_memory_desc_equal(&nhwc, &p->md[s]);
 }
 
+/* oneDNN 2.6's bf16 backward-weights kernel for strided convolutions
+ * (jit_bf16 on avx512_core_bf16; its 1x1 kernel is fine) runs 3-10x
+ * slower than its float32 kernel on the same shapes: 12-40 GFLOP/s
+ * against 110-240 in `selfsup bench --profile`, the slowest primitives of
+ * a bf16 step. Widening its two inputs to float32 costs a tenth of that.
+ * A product of two bf16 numbers is exact in float32 and both kernels
+ * accumulate in float32, so the gradient is the same sum in another
+ * order. Kept only if oneDNN runs the float32 version in its jit kernels. */
+static selfsup_status widen_bwd_weights(selfsup__plan *p, int s, int d,
+                                        selfsup__op_plan *o,
+                                        const dnnl_convolution_desc_t *wd)
+{
+    dnnl_convolution_desc_t wide = *wd;
+    wide.src_desc.data_type = dnnl_f32;
+    wide.diff_dst_desc.data_type = dnnl_f32;
+    selfsup__prim prim = {0};
+    if (selfsup__prim_create(&prim, &wide, NULL, NULL) != SELFSUP_OK ||
+        selfsup__prim_is_reference(&prim)) {
+        selfsup__prim_destroy(&prim);
+        return SELFSUP_OK; /* the bf16 kernel stays */
+    }
+    selfsup__prim_destroy(&o->bwd_weights);
+    o->bwd_weights = prim;
+    o->src_wide_md = wide.src_desc;
+    o->dd_wide_md = wide.diff_dst_desc;
+    SS_TRY(selfsup__prim_reorder(&o->widen_src, &p->md[s], &o->src_wide_md, 0));
+    return selfsup__prim_reorder(&o->widen_dd, &p->md[d], &o->dd_wide_md, 0);
+}
+
 static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                                  const selfsup__op *op, selfsup__op_plan *o)
 {
@@ -115,7 +144,11 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
     if (rtus_bwd_weights_broken(p, op, s))
         return selfsup__prim_create_avoiding(&o->bwd_weights, &wd, o->fwd.pd,
                                              "jit_1x1:");
-    return selfsup__prim_create(&o->bwd_weights, &wd, NULL, o->fwd.pd);
+    SS_TRY(selfsup__prim_create(&o->bwd_weights, &wd, NULL, o->fwd.pd));
+    if (p->dt == dnnl_bf16 && op->stride > 1 &&
+        selfsup__prim_impl_is(&o->bwd_weights, "jit_bf16:"))
+        return widen_bwd_weights(p, s, d, o, &wd);
+    return SELFSUP_OK;
 }
 
 static selfsup_status build_linear(selfsup__plan *p,
@@ -400,6 +433,15 @@ static size_t align64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
+/* Where in the gradient scratch a widened convolution keeps its float32
+ * copies: after the weight and bias gradients. */
+static size_t widened_offset(const selfsup__op *op, const selfsup__op_plan *o)
+{
+    return align64(dnnl_memory_desc_get_size(
+               selfsup__pd_md(&o->bwd_weights, dnnl_query_diff_weights_md))) +
+           align64((size_t)op->out_channels * sizeof(float));
+}
+
 /* A memory object of layout want over the flat buffer at user (PyTorch
  * layout user_md) if the layouts agree, else over an owned copy made by a
  * reorder (*copy, *reorder). */
@@ -460,6 +502,12 @@ static selfsup_status bind_weighted(selfsup__plan *p,
             selfsup__mem_create(&o->g_bias, &bias_md, ctx->grads + b->offset));
         SS_TRY(selfsup__prim_reorder(&o->db_reorder, &bias_md, &bias_md, 1));
     }
+    if (o->widen_src.prim) {
+        char *tmp = (char *)p->grad_tmp + widened_offset(op, o);
+        SS_TRY(selfsup__mem_create(&o->src_wide, &o->src_wide_md, tmp));
+        tmp += align64(dnnl_memory_desc_get_size(&o->src_wide_md));
+        SS_TRY(selfsup__mem_create(&o->dd_wide, &o->dd_wide_md, tmp));
+    }
     return SELFSUP_OK;
 }
 
@@ -500,9 +548,14 @@ size_t selfsup__op_grad_tmp_bytes(const selfsup__plan *p,
     if (!p->backward)
         return 0;
     if (op->kind == SS_OP_CONV || op->kind == SS_OP_LINEAR) {
-        size_t n = align64(dnnl_memory_desc_get_size(
-            selfsup__pd_md(&o->bwd_weights, dnnl_query_diff_weights_md)));
-        return n + (size_t)op->out_channels * sizeof(float);
+        if (!o->widen_src.prim) {
+            size_t n = align64(dnnl_memory_desc_get_size(
+                selfsup__pd_md(&o->bwd_weights, dnnl_query_diff_weights_md)));
+            return n + (size_t)op->out_channels * sizeof(float);
+        }
+        return widened_offset(op, o) +
+               align64(dnnl_memory_desc_get_size(&o->src_wide_md)) +
+               dnnl_memory_desc_get_size(&o->dd_wide_md);
     }
     if (op->kind == SS_OP_BN)
         return 2 * align64(dnnl_memory_desc_get_size(&o->stat_md));
@@ -537,10 +590,12 @@ void selfsup__op_plan_free(selfsup__op_plan *o)
     selfsup__prim_destroy(&o->w_bwd_reorder);
     selfsup__prim_destroy(&o->dw_reorder);
     selfsup__prim_destroy(&o->db_reorder);
-    dnnl_memory_t *mems[] = {&o->w_user, &o->w_fwd,  &o->w_bwd,   &o->dw,
-                             &o->g_w,    &o->bias,   &o->dbias,   &o->g_bias,
-                             &o->scale,  &o->dscale, &o->g_scale, &o->run_mean,
-                             &o->run_var};
+    selfsup__prim_destroy(&o->widen_src);
+    selfsup__prim_destroy(&o->widen_dd);
+    dnnl_memory_t *mems[] = {
+        &o->w_user,  &o->w_fwd,    &o->w_bwd,   &o->dw,       &o->g_w,
+        &o->bias,    &o->dbias,    &o->g_bias,  &o->scale,    &o->dscale,
+        &o->g_scale, &o->run_mean, &o->run_var, &o->src_wide, &o->dd_wide};
     for (size_t k = 0; k < sizeof mems / sizeof *mems; k++)
         destroy_mem(mems[k]);
     selfsup__free(o->w_fwd_copy);

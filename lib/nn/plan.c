@@ -432,10 +432,10 @@ static selfsup_status for_each_prim(selfsup__plan *p, prim_fn fn, void *arg)
         SS_TRY(fn(edges[k], arg));
     for (int i = 0; i < p->n_ops; i++) {
         selfsup__op_plan *o = &p->ops[i];
-        selfsup__prim *ps[] = {&o->fwd,           &o->bwd,
-                               &o->bwd_weights,   &o->w_fwd_reorder,
-                               &o->w_bwd_reorder, &o->dw_reorder,
-                               &o->db_reorder};
+        selfsup__prim *ps[] = {
+            &o->fwd,           &o->bwd,           &o->bwd_weights,
+            &o->w_fwd_reorder, &o->w_bwd_reorder, &o->dw_reorder,
+            &o->db_reorder,    &o->widen_src,     &o->widen_dd};
         for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
             SS_TRY(fn(ps[k], arg));
     }

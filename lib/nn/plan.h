@@ -43,6 +43,12 @@ typedef struct selfsup__op_plan {
      * gradient scratch, then added into the flat gradient buffer */
     dnnl_memory_t dw, g_w;
     selfsup__prim dw_reorder;
+    /* bf16 plans, strided convolutions: the weight gradient is computed in
+     * float32 on widened copies of the source and the output gradient
+     * (op_build.c, widen_bwd_weights); NULL memories otherwise */
+    selfsup__prim widen_src, widen_dd;
+    dnnl_memory_desc_t src_wide_md, dd_wide_md;
+    dnnl_memory_t src_wide, dd_wide;
     dnnl_memory_t bias, dbias, g_bias;    /* conv/linear bias; bn shift */
     dnnl_memory_t scale, dscale, g_scale; /* bn scale */
     selfsup__prim db_reorder;             /* g += d for bias, shift and scale */

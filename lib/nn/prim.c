@@ -305,6 +305,15 @@ const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
     return dnnl_primitive_desc_query_md(p->pd, what, 0);
 }
 
+int selfsup__prim_impl_is(const selfsup__prim *p, const char *prefix)
+{
+    const char *impl = NULL;
+    return p->pd &&
+           dnnl_primitive_desc_query(p->pd, dnnl_query_impl_info_str, 0,
+                                     &impl) == dnnl_success &&
+           impl && strncmp(impl, prefix, strlen(prefix)) == 0;
+}
+
 int selfsup__prim_is_reference(const selfsup__prim *p)
 {
     const char *impl = NULL;

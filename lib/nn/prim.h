@@ -69,6 +69,9 @@ selfsup_status selfsup__md_any(dnnl_memory_desc_t *md, int ndims,
  * 10-100x slower than its jit kernels); 0 for an empty p. */
 int selfsup__prim_is_reference(const selfsup__prim *p);
 
+/* 1 if p's implementation name starts with prefix ("jit_bf16:"). */
+int selfsup__prim_impl_is(const selfsup__prim *p, const char *prefix);
+
 /* The descriptor pd uses for what (dnnl_query_src_md, ...). */
 const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
                                          dnnl_query_t what);

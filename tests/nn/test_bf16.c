@@ -151,6 +151,103 @@ START_TEST(bf16_mlp_tracks_f32)
 }
 END_TEST
 
+/* k / 32 for k in -32..32: exact in bf16 (at most 6 significant bits),
+ * and products of two such are multiples of 1/1024 that float32 sums
+ * exactly while they stay under 2^14. */
+static void fill_exact(float *a, int64_t n, uint64_t seed)
+{
+    for (int64_t i = 0; i < n; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        a[i] = (float)((int)((seed >> 33) % 65) - 32) / 32.0f;
+    }
+}
+
+/* One convolution's weight gradient in a bf16 training step, on inputs
+ * and output gradients that bf16 holds exactly: whichever kernel computes
+ * it (strided convolutions widen to float32, op_build.c
+ * widen_bwd_weights), the sums are exact, so it must equal the float64
+ * sum. widened: whether the plan may take the float32 path here. */
+static void strided_grad_exact(int64_t cin, int64_t cout, int k, int stride,
+                               int64_t side)
+{
+    selfsup__graph g;
+    selfsup__graph_init(&g, 4, cin);
+    int y = selfsup__graph_conv(&g, "c", g.input, cout, k, stride, k / 2, 0,
+                                SS_INIT_KAIMING_FAN_OUT);
+    int64_t os = (side + 2 * (k / 2) - k) / stride + 1;
+    /* a grid of os cells over os positions: the identity, so the output
+     * gradient reaches the convolution unchanged */
+    y = selfsup__graph_pool(&g, y, SS_POOL_GRID_AVG, (int)os, 0, 0);
+    ss_assert_ok(selfsup__graph_finish(&g, y));
+    selfsup_encoder *e = NULL;
+    ss_assert_ok(selfsup__encoder_from_graph(&e, &g, 3, 1));
+    selfsup__plan_ctx c = nn_plan_ctx(e, 1);
+    int64_t n = 4, in[4] = {n, cin, side, side};
+    int64_t nx = n * cin * side * side, ny = n * cout * os * os;
+    float *x = malloc((size_t)nx * sizeof *x);
+    float *gy = malloc((size_t)ny * sizeof *gy);
+    float *out = malloc((size_t)ny * sizeof *out);
+    ck_assert(x && gy && out);
+    fill_exact(x, nx, 1);
+    fill_exact(gy, ny, 2);
+    selfsup__plan *p;
+    ss_assert_ok(selfsup__plan_create(&p, &c, in, 1));
+    if (stride > 1 && selfsup__dnnl_has_native_bf16())
+        ck_assert_msg(
+            !selfsup__prim_impl_is(&p->ops[0].bwd_weights, "jit_bf16:"),
+            "%lldx%lld %dx%d stride %d: the slow bf16 "
+            "backward-weights kernel is in the plan",
+            (long long)cin, (long long)cout, k, k, stride);
+    int64_t nw = cout * cin * k * k;
+    memset(c.grads, 0, (size_t)nw * sizeof *c.grads);
+    ss_assert_ok(selfsup__plan_forward(p, &c, 0, 1, x, out));
+    ss_assert_ok(selfsup__plan_backward(p, &c, 0, 1, gy, NULL));
+    int pad = k / 2;
+    for (int64_t o = 0; o < cout; o++)
+        for (int64_t ci = 0; ci < cin; ci++)
+            for (int kh = 0; kh < k; kh++)
+                for (int kw = 0; kw < k; kw++) {
+                    double sum = 0;
+                    for (int64_t b = 0; b < n; b++)
+                        for (int64_t oh = 0; oh < os; oh++)
+                            for (int64_t ow = 0; ow < os; ow++) {
+                                int64_t ih = oh * stride - pad + kh;
+                                int64_t iw = ow * stride - pad + kw;
+                                if (ih < 0 || iw < 0 || ih >= side ||
+                                    iw >= side)
+                                    continue;
+                                sum +=
+                                    (double)gy[((b * cout + o) * os + oh) * os +
+                                               ow] *
+                                    x[((b * cin + ci) * side + ih) * side + iw];
+                            }
+                    float got = c.grads[((o * cin + ci) * k + kh) * k + kw];
+                    ck_assert_msg(got == (float)sum,
+                                  "%lldx%lld %dx%d stride %d: dW[%lld][%lld]"
+                                  "[%d][%d] = %.9g, exact %.9g",
+                                  (long long)cin, (long long)cout, k, k, stride,
+                                  (long long)o, (long long)ci, kh, kw, got,
+                                  sum);
+                }
+    selfsup__plan_destroy(p);
+    free(x);
+    free(gy);
+    free(out);
+    selfsup_encoder_destroy(e);
+}
+
+START_TEST(bf16_weight_gradient_exact)
+{
+    if (!selfsup__dnnl_has_bf16())
+        return; /* bf16_resnet_tracks_f32 checks the refusal */
+    strided_grad_exact(32, 64, 3, 2, 14); /* resnet18's layer3.0.conv1 */
+    strided_grad_exact(64, 128, 3, 2, 7); /* layer4.0.conv1 */
+    strided_grad_exact(64, 128, 1, 2, 7); /* layer4.0.downsample.0 */
+    strided_grad_exact(32, 64, 1, 2, 14); /* a 1x1 kernel of its own */
+    strided_grad_exact(32, 32, 3, 1, 14); /* unstrided: bf16 throughout */
+}
+END_TEST
+
 START_TEST(bf16_spec_is_canonical)
 {
     selfsup_encoder *e = NULL;
@@ -172,5 +269,6 @@ TCase *bf16_tcase(void)
     tcase_add_test(tc, bf16_resnet_tracks_f32);
     tcase_add_test(tc, bf16_mlp_tracks_f32);
     tcase_add_test(tc, bf16_spec_is_canonical);
+    tcase_add_test(tc, bf16_weight_gradient_exact);
     return tc;
 }
