@@ -169,7 +169,7 @@ def soft_sort(x, network, kind, steepness):
         layers = bitonic_layers(width)
     pad = width - n
     val = [None] * pad + [x[:, r] for r in range(n)]
-    eye = torch.eye(n, dtype=x.dtype)
+    eye = torch.eye(n).to(x.dtype)  # eye has no bfloat16 kernel on CPU
     col = [None] * pad + [eye[r].expand(rows, n) for r in range(n)]
     for pairs in layers:
         for lo, hi in pairs:
