@@ -837,12 +837,15 @@ static int agree(const selfsup_learner *l, const char *option,
 }
 
 /* The option's value as the learner would resolve it: --precision auto is
- * what auto chooses on this machine for one process. */
+ * f32 over several ranks (cli_precision_for), else what auto chooses on
+ * this machine. */
 static const char *resolved(const char *key, const cli_option *opts,
-                            const char *option)
+                            const char *option, int ranks)
 {
     static char buf[16];
     const char *given = cli_get(opts, option);
+    if (strcmp(key, "precision") == 0)
+        given = cli_precision_for(given, ranks);
     selfsup_learner_config *c;
     if (strcmp(key, "precision") != 0 || strcmp(given, "auto") != 0 ||
         selfsup_learner_config_create(&c, CLI_DEFAULT_METHOD) != SELFSUP_OK)
@@ -857,7 +860,8 @@ static const char *resolved(const char *key, const cli_option *opts,
 /* --resume continues the checkpoint's recipe: the options that make a
  * recipe may be given (so that the command that started a run resumes
  * it), but only with the values the checkpoint holds. */
-static int check_resume_options(const cli_option *opts, const char *path)
+static int check_resume_options(const cli_option *opts, const char *path,
+                                int ranks)
 {
     selfsup_learner *l;
     selfsup_status s = selfsup_learner_load(&l, path);
@@ -874,7 +878,8 @@ static int check_resume_options(const cli_option *opts, const char *path)
     for (size_t k = 0; rc == CLI_OK && k < sizeof KEYS / sizeof *KEYS; k++)
         if (cli_given(opts, KEYS[k][0]))
             rc = agree(l, KEYS[k][0], " ",
-                       resolved(KEYS[k][1], opts, KEYS[k][0]), KEYS[k][1]);
+                       resolved(KEYS[k][1], opts, KEYS[k][0], ranks),
+                       KEYS[k][1]);
     const char *spec = cli_given_value(opts, "encoder");
     if (rc == CLI_OK && spec) {
         /* by the canonical spec, so any spelling of the same network, in
@@ -1035,8 +1040,6 @@ int cmd_train(int argc, char **argv)
                        "stops.");
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
-    if (plan.resume && (rc = check_resume_options(opts, plan.resume)) != CLI_OK)
-        return rc;
     /* The embedding is the export's: a resumed run keeps its grid. */
     int64_t grid;
     if (plan.resume && export_grid_beside(plan.resume, &grid)) {
@@ -1068,7 +1071,11 @@ int cmd_train(int argc, char **argv)
     if ((rc = cli_ranks_start(&ranks, distributed)) != CLI_OK)
         return rc;
     plan.ranks = &ranks;
-    rc = cli_train_run(&plan);
+    /* every rank checks the same checkpoint against the same options, so
+     * all stop or none does */
+    if (!plan.resume ||
+        (rc = check_resume_options(opts, plan.resume, ranks.size)) == CLI_OK)
+        rc = cli_train_run(&plan);
     cli_ranks_stop(&ranks);
     return rc;
 }

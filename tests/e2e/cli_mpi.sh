@@ -1,10 +1,10 @@
 #!/bin/sh
 # `mpirun -np 2 selfsup train`: two ranks train as one process (the first
 # step, before any update, has the one process's loss) and learn; rank 0
-# alone prints and writes
-# (one metrics line a step, one set of files), and the 2-rank checkpoint
-# resumes on one process; rank 0's time budget stops every rank; a rank
-# killed with SIGKILL ends the job and the run resumes from its checkpoint;
+# alone prints and writes (one metrics line a step, one set of files),
+# and the 2-rank checkpoint resumes on one process (and over ranks with
+# --precision auto); rank 0's time budget stops every rank; a rank killed
+# with SIGKILL ends the job and the run resumes from its checkpoint;
 # eval and embed shard the images and give one process's results.
 # Usage: cli_mpi.sh SELFSUP MPIEXEC
 set -eu
@@ -32,6 +32,12 @@ grep -c "over 2 ranks: 32 images of each batch a rank" "$out/two.log" |
 for f in last.ckpt encoder.ckpt curves.svg; do
     [ -s "$out/two/$f" ] || { echo "no $f from the 2-rank run"; exit 1; }
 done
+# The command that started the run resumes it: --precision auto over
+# ranks is the f32 the checkpoint holds, whatever auto gives one process.
+# shellcheck disable=SC2086
+"$mpiexec" -np 2 --oversubscribe "$selfsup" $run --precision auto \
+    --resume "$out/two/last.ckpt" --out "$out/two" > "$out/two_again.log"
+[ "$(grep -c '"type": "step"' "$out/two/metrics.jsonl")" -eq 16 ]
 
 # loss_at DIR STEP: the loss of that step line of DIR/metrics.jsonl.
 loss_at() {
