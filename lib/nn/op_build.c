@@ -73,13 +73,16 @@ static int rtus_bwd_weights_broken(const selfsup__plan *p,
 }
 
 /* oneDNN 2.6's bf16 backward-weights kernel for strided convolutions
- * (jit_bf16 on avx512_core_bf16; its 1x1 kernel is fine) runs 3-10x
- * slower than its float32 kernel on the same shapes: 12-40 GFLOP/s
- * against 110-240 in `selfsup bench --profile`, the slowest primitives of
- * a bf16 step. Widening its two inputs to float32 costs a tenth of that.
- * A product of two bf16 numbers is exact in float32 and both kernels
- * accumulate in float32, so the gradient is the same sum in another
- * order. Kept only if oneDNN runs the float32 version in its jit kernels. */
+ * (jit_bf16 on avx512_core_bf16; its 1x1 kernel is fine) has a cost that
+ * does not shrink with the problem: on two cores, below about a GFLOP a
+ * call (resnet18 width 16's downsampling layers at batch 256: 0.07-0.6)
+ * it runs 1.4-7.6x slower than oneDNN's float32 kernel on the same shapes
+ * with both inputs widened to float32, while from 1.85 GFLOP up (width
+ * 32 and 64) it is 1.1-1.8x faster (docs/nn.md). A product of two bf16
+ * numbers is exact in float32 and both kernels accumulate in float32, so
+ * the gradient is the same sum in another order. Kept only if oneDNN runs
+ * the float32 version in its jit kernels. */
+#define WIDEN_BELOW_FLOP 1e9
 static selfsup_status widen_bwd_weights(selfsup__plan *p, int s, int d,
                                         selfsup__op_plan *o,
                                         const dnnl_convolution_desc_t *wd)
@@ -145,7 +148,10 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         return selfsup__prim_create_avoiding(&o->bwd_weights, &wd, o->fwd.pd,
                                              "jit_1x1:");
     SS_TRY(selfsup__prim_create(&o->bwd_weights, &wd, NULL, o->fwd.pd));
-    if (p->dt == dnnl_bf16 && op->stride > 1 &&
+    const int64_t *dd = p->dims[d];
+    double flop = 2.0 * (double)dd[0] * (double)dd[1] * (double)dd[2] *
+                  (double)dd[3] * (double)sd[1] * op->kernel * op->kernel;
+    if (p->dt == dnnl_bf16 && op->stride > 1 && flop < WIDEN_BELOW_FLOP &&
         selfsup__prim_impl_is(&o->bwd_weights, "jit_bf16:"))
         return widen_bwd_weights(p, s, d, o, &wd);
     return SELFSUP_OK;
