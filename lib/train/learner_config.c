@@ -168,21 +168,28 @@ static const recipe SHORT_RECIPES[] = {
         [SELFSUP__KEY_PREDICTOR] = "mlp:hidden=4096,out=256,layers=2",
         [SELFSUP__KEY_LR] = "0.1",
     }},
-    [SELFSUP__VICREG] = {{0}},
-    [SELFSUP__SIMCLR] = {{0}},
-    [SELFSUP__BARLOW] = {{0}},
+    /* four times the papers' rates (LARS, cosine after warmup) */
+    [SELFSUP__VICREG] = {{
+        [SELFSUP__KEY_LR] = "0.8",
+    }},
+    [SELFSUP__SIMCLR] = {{
+        [SELFSUP__KEY_LR] = "1.2",
+    }},
+    [SELFSUP__BARLOW] = {{
+        [SELFSUP__KEY_LR] = "0.8",
+    }},
     [SELFSUP__GROCO] = {{
         [SELFSUP__KEY_LR] = "1.0",
     }},
 };
 
 /* How long a run may be and still take the short-run recipe under
- * recipe=auto. BYOL's and SimSiam's short recipes were ahead of the
- * papers' at 1, 2 and 5 epochs and the papers' are tuned for 100 and more;
- * 20 is a rule between the two, not a measurement. GroCo's rate is ahead
- * with a 2-epoch schedule and behind with a 5-epoch one (held-out runs,
- * docs/benchmarks.md), so it stops at 3. Methods without a short recipe
- * have nothing to switch. */
+ * recipe=auto. The short recipes of BYOL and SimSiam were ahead of the
+ * papers' at 1, 2 and 5 epochs, those of VICReg, SimCLR and Barlow Twins
+ * at 2 and 5, and the papers' are tuned for 100 and more; 20 is a rule
+ * between the two, not a measurement. GroCo's rate is ahead with a 2-epoch
+ * schedule and behind with a 5-epoch one (held-out runs,
+ * docs/benchmarks.md), so it stops at 3. */
 static const double SHORT_RUN_MAX_EPOCHS[] = {
     [SELFSUP__BYOL] = 20,   [SELFSUP__SIMSIAM] = 20, [SELFSUP__VICREG] = 20,
     [SELFSUP__SIMCLR] = 20, [SELFSUP__BARLOW] = 20,  [SELFSUP__GROCO] = 3,

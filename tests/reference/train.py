@@ -190,9 +190,13 @@ SHORT_RECIPES = {
              "ema_base": 0.9},
     "simsiam": {"projector": "mlp:hidden=4096,out=256,layers=2",
                 "predictor": "mlp:hidden=4096,out=256,layers=2", "lr": 0.1},
+    "vicreg": {"lr": 0.8},
+    "simclr": {"lr": 1.2},
+    "barlow": {"lr": 0.8},
     "groco": {"lr": 1.0},
 }
-SHORT_LIMIT_EPOCHS = {"byol": 20, "simsiam": 20, "groco": 3}
+SHORT_LIMIT_EPOCHS = {"byol": 20, "simsiam": 20, "vicreg": 20, "simclr": 20,
+                      "barlow": 20, "groco": 3}
 # Barlow Twins' reference: biases and norms at 0.0048 where weights are at 0.2.
 BARLOW_NORM_SCALE = 0.0048 / 0.2
 
