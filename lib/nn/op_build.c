@@ -439,8 +439,8 @@ static size_t align64(size_t n)
     return (n + 63) & ~(size_t)63;
 }
 
-/* Where in the gradient scratch a widened convolution keeps its float32
- * copies: after the weight and bias gradients. */
+/* The weight and bias gradients' share of the gradient scratch, where a
+ * widened convolution's float32 copies start. */
 static size_t widened_offset(const selfsup__op *op, const selfsup__op_plan *o)
 {
     return align64(dnnl_memory_desc_get_size(
@@ -554,14 +554,11 @@ size_t selfsup__op_grad_tmp_bytes(const selfsup__plan *p,
     if (!p->backward)
         return 0;
     if (op->kind == SS_OP_CONV || op->kind == SS_OP_LINEAR) {
-        if (!o->widen_src.prim) {
-            size_t n = align64(dnnl_memory_desc_get_size(
-                selfsup__pd_md(&o->bwd_weights, dnnl_query_diff_weights_md)));
-            return n + (size_t)op->out_channels * sizeof(float);
-        }
-        return widened_offset(op, o) +
-               align64(dnnl_memory_desc_get_size(&o->src_wide_md)) +
-               dnnl_memory_desc_get_size(&o->dd_wide_md);
+        size_t n = widened_offset(op, o);
+        if (o->widen_src.prim)
+            n += align64(dnnl_memory_desc_get_size(&o->src_wide_md)) +
+                 dnnl_memory_desc_get_size(&o->dd_wide_md);
+        return n;
     }
     if (op->kind == SS_OP_BN)
         return 2 * align64(dnnl_memory_desc_get_size(&o->stat_md));
