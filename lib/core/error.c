@@ -2,10 +2,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
-enum { MESSAGE_CAPACITY = 1024 };
-
-static _Thread_local char last_message[MESSAGE_CAPACITY];
+static _Thread_local char last_message[SELFSUP__ERROR_CAPACITY];
 static _Thread_local size_t detail_at;  /* where the prefix ends */
 static _Thread_local const char *entry; /* the public call, or NULL */
 
@@ -41,6 +40,18 @@ selfsup_status selfsup__fail(selfsup_status status, const char *where,
 const char *selfsup_last_error(void)
 {
     return last_message;
+}
+
+void selfsup__error_save(selfsup__error_state *s)
+{
+    memcpy(s->message, last_message, sizeof last_message);
+    s->detail_at = detail_at;
+}
+
+void selfsup__error_restore(const selfsup__error_state *s)
+{
+    memcpy(last_message, s->message, sizeof last_message);
+    detail_at = s->detail_at;
 }
 
 const char *selfsup__last_detail(void)

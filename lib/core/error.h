@@ -2,6 +2,8 @@
 #ifndef SELFSUP_CORE_ERROR_H
 #define SELFSUP_CORE_ERROR_H
 
+#include <stddef.h>
+
 #include "selfsup/status.h"
 
 /* Formats "entry: message" into this thread's last-error buffer and returns
@@ -27,6 +29,18 @@ void selfsup__entry_leave(const char *const *owned);
     const char *const ss_entry_                                                \
         __attribute__((cleanup(selfsup__entry_leave), unused)) =               \
             selfsup__entry_enter(__func__)
+
+/* selfsup_last_error() speaks of the host's last failed call, so a failure
+ * the library recovers from by itself (a faster kernel oneDNN cannot make,
+ * the slower one kept) must leave the message as it was: save it before the
+ * attempt, restore it after a failure that is not passed on. */
+enum { SELFSUP__ERROR_CAPACITY = 1024 };
+typedef struct selfsup__error_state {
+    char message[SELFSUP__ERROR_CAPACITY];
+    size_t detail_at;
+} selfsup__error_state;
+void selfsup__error_save(selfsup__error_state *s);
+void selfsup__error_restore(const selfsup__error_state *s);
 
 /* The detail of this thread's last message, without the "entry: " prefix,
  * for a message carried from one thread to another. */

@@ -91,9 +91,12 @@ static selfsup_status widen_bwd_weights(selfsup__plan *p, int s, int d,
     wide.src_desc.data_type = dnnl_f32;
     wide.diff_dst_desc.data_type = dnnl_f32;
     selfsup__prim prim = {0};
+    selfsup__error_state before;
+    selfsup__error_save(&before);
     if (selfsup__prim_create(&prim, &wide, NULL, NULL) != SELFSUP_OK ||
         selfsup__prim_is_reference(&prim)) {
         selfsup__prim_destroy(&prim);
+        selfsup__error_restore(&before);
         return SELFSUP_OK; /* the bf16 kernel stays */
     }
     selfsup__prim_destroy(&o->bwd_weights);
@@ -148,10 +151,8 @@ static selfsup_status build_conv(selfsup__plan *p, const selfsup__plan_ctx *ctx,
         return selfsup__prim_create_avoiding(&o->bwd_weights, &wd, o->fwd.pd,
                                              "jit_1x1:");
     SS_TRY(selfsup__prim_create(&o->bwd_weights, &wd, NULL, o->fwd.pd));
-    const int64_t *dd = p->dims[d];
-    double flop = 2.0 * (double)dd[0] * (double)dd[1] * (double)dd[2] *
-                  (double)dd[3] * (double)sd[1] * op->kernel * op->kernel;
-    if (p->dt == dnnl_bf16 && op->stride > 1 && flop < WIDEN_BELOW_FLOP &&
+    if (p->dt == dnnl_bf16 && op->stride > 1 &&
+        selfsup__prim_flop(&o->bwd_weights) < WIDEN_BELOW_FLOP &&
         selfsup__prim_impl_is(&o->bwd_weights, "jit_bf16:"))
         return widen_bwd_weights(p, s, d, o, &wd);
     return SELFSUP_OK;

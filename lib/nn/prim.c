@@ -1,5 +1,6 @@
 #include "prim.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -26,10 +27,39 @@ selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
     return SELFSUP_OK;
 }
 
+static atomic_long create_count;
+/* Creations left before the armed failure; 0 when disarmed. */
+static atomic_long fail_countdown;
+
+static int creation_should_fail(void)
+{
+    atomic_fetch_add(&create_count, 1);
+    long left = atomic_load(&fail_countdown);
+    while (left > 0) {
+        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
+            return left == 1;
+    }
+    return 0;
+}
+
+void selfsup__prim_fail_at(long k)
+{
+    atomic_store(&fail_countdown, k > 0 ? k : 0);
+}
+
+long selfsup__prim_count(void)
+{
+    return atomic_load(&create_count);
+}
+
+/* Every creation ends here, so the test hook fails them all alike, as
+ * oneDNN does for a descriptor it has no implementation of. */
 static selfsup_status finish_create(selfsup__prim *p, dnnl_primitive_desc_t pd)
 {
     dnnl_primitive_t prim;
-    dnnl_status_t st = dnnl_primitive_create(&prim, pd);
+    dnnl_status_t st = creation_should_fail()
+                           ? dnnl_unimplemented
+                           : dnnl_primitive_create(&prim, pd);
     if (st != dnnl_success) {
         dnnl_primitive_desc_destroy(pd);
         return selfsup__dnnl_check(st, __func__, "primitive creation");
@@ -184,6 +214,25 @@ static void append_dims(char *buf, size_t cap, const char *label,
         snprintf(buf + n, cap - n, " %s", dnnl_dt2str(md->data_type));
 }
 
+double selfsup__prim_flop(const selfsup__prim *p)
+{
+    if (!p->pd)
+        return 0;
+    dnnl_primitive_kind_t kind = dnnl_undefined_primitive;
+    dnnl_primitive_desc_query(p->pd, dnnl_query_primitive_kind, 0, &kind);
+    const dnnl_memory_desc_t *w =
+        md_of(p->pd, dnnl_query_weights_md, dnnl_query_diff_weights_md);
+    const dnnl_memory_desc_t *dst =
+        md_of(p->pd, dnnl_query_dst_md, dnnl_query_diff_dst_md);
+    if (!w || !dst || dst->ndims < 2)
+        return 0;
+    if (kind == dnnl_convolution || kind == dnnl_deconvolution)
+        return 2.0 * elements(dst) / (double)dst->dims[1] * elements(w);
+    if (kind == dnnl_inner_product)
+        return 2.0 * (double)dst->dims[0] * elements(w);
+    return 0;
+}
+
 /* The profile's name of a primitive ("convolution backward_weights w
  * 32x16x3x3 out 256x32x10x10 (jit:avx2)") and the floating-point operations
  * of one run: the multiply-adds of convolutions and inner products (the
@@ -214,13 +263,7 @@ static double describe(const selfsup__prim *p, char *name, size_t cap)
     size_t n = strlen(name);
     snprintf(name + n, cap - n, " (%s)", impl ? impl : "?");
 
-    if (!w || !dst || dst->ndims < 2)
-        return 0;
-    if (kind == dnnl_convolution || kind == dnnl_deconvolution)
-        return 2.0 * elements(dst) / (double)dst->dims[1] * elements(w);
-    if (kind == dnnl_inner_product)
-        return 2.0 * (double)dst->dims[0] * elements(w);
-    return 0;
+    return selfsup__prim_flop(p);
 }
 
 /* selfsup__prim_exec while the profile is on: the run timed to its end. */

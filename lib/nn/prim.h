@@ -72,6 +72,18 @@ int selfsup__prim_is_reference(const selfsup__prim *p);
 /* 1 if p's implementation name starts with prefix ("jit_bf16:"). */
 int selfsup__prim_impl_is(const selfsup__prim *p, const char *prefix);
 
+/* The floating-point operations of one run of p: the multiply-adds of
+ * convolutions and inner products (the same count forward, backward-data
+ * and backward-weights); 0 for the rest, whose cost is memory traffic. */
+double selfsup__prim_flop(const selfsup__prim *p);
+
+/* Test hooks. After selfsup__prim_fail_at(k) with k >= 1 the k-th
+ * primitive creation from now fails (once), as for a descriptor oneDNN has
+ * no implementation of; k == 0 disarms. */
+void selfsup__prim_fail_at(long k);
+/* Primitive creations since the process started (failed ones included). */
+long selfsup__prim_count(void);
+
 /* The descriptor pd uses for what (dnnl_query_src_md, ...). */
 const dnnl_memory_desc_t *selfsup__pd_md(const selfsup__prim *p,
                                          dnnl_query_t what);

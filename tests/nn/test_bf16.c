@@ -273,6 +273,65 @@ START_TEST(bf16_large_strided_conv_keeps_bf16_kernel)
 }
 END_TEST
 
+/* oneDNN may have no implementation of any primitive a plan asks for. Each
+ * such refusal either fails the plan with a message, or, where the plan
+ * falls back by itself (the widened weight gradient: the bf16 kernel
+ * stays), builds it and leaves the host's last message as it was. */
+START_TEST(bf16_refused_primitive_fails_or_leaves_no_trace)
+{
+    if (!selfsup__dnnl_has_native_bf16())
+        return;
+    selfsup__graph g;
+    selfsup__graph_init(&g, 4, 32);
+    int y = selfsup__graph_conv(&g, "c", g.input, 64, 3, 2, 1, 0,
+                                SS_INIT_KAIMING_FAN_OUT);
+    y = selfsup__graph_pool(&g, y, SS_POOL_GLOBAL_AVG, 0, 1, 0);
+    ss_assert_ok(selfsup__graph_finish(&g, y));
+    selfsup_encoder *e = NULL;
+    ss_assert_ok(selfsup__encoder_from_graph(&e, &g, 3, 1));
+    selfsup__plan_ctx c = nn_plan_ctx(e, 1);
+    int64_t in[4] = {16, 32, 14, 14};
+    const char *host = "selfsup_host_call: the host's own failure";
+    int fell_back = 0;
+    for (long k = 1;; k++) {
+        selfsup_report_error(SELFSUP_ERR_IO, "selfsup_host_call",
+                             "the host's own failure");
+        long before = selfsup__prim_count();
+        selfsup__prim_fail_at(k);
+        selfsup__plan *p = NULL;
+        selfsup_status st = selfsup__plan_create(&p, &c, in, 1);
+        long made = selfsup__prim_count() - before;
+        selfsup__prim_fail_at(0);
+        if (made < k) { /* nothing refused: the widened plan */
+            ss_assert_ok(st);
+            ck_assert_str_eq(selfsup_last_error(), host);
+            ck_assert_ptr_nonnull(p->ops[0].src_wide);
+            selfsup__plan_destroy(p);
+            break;
+        }
+        if (st == SELFSUP_OK) {
+            fell_back++;
+            ck_assert_msg(strcmp(selfsup_last_error(), host) == 0,
+                          "creation %ld refused, the plan built, and the "
+                          "message became \"%s\"",
+                          k, selfsup_last_error());
+            ck_assert(
+                selfsup__prim_impl_is(&p->ops[0].bwd_weights, "jit_bf16:"));
+            ck_assert_ptr_null(p->ops[0].src_wide);
+            selfsup__plan_destroy(p);
+        } else {
+            ck_assert_int_eq(st, SELFSUP_ERR_UNSUPPORTED);
+            ck_assert_msg(strstr(selfsup_last_error(), "unimplemented"),
+                          "creation %ld refused: \"%s\"", k,
+                          selfsup_last_error());
+        }
+    }
+    ck_assert_int_eq(fell_back, 1);
+    selfsup_clear_error();
+    selfsup_encoder_destroy(e);
+}
+END_TEST
+
 START_TEST(bf16_spec_is_canonical)
 {
     selfsup_encoder *e = NULL;
@@ -296,5 +355,6 @@ TCase *bf16_tcase(void)
     tcase_add_test(tc, bf16_spec_is_canonical);
     tcase_add_test(tc, bf16_weight_gradient_exact);
     tcase_add_test(tc, bf16_large_strided_conv_keeps_bf16_kernel);
+    tcase_add_test(tc, bf16_refused_primitive_fails_or_leaves_no_trace);
     return tc;
 }
