@@ -95,8 +95,12 @@ distribution, not bit for bit. Objectives are float32 torch expressions
 (the library accumulates long sums in double). The library's numerics guard
 (refusing a step with a non-finite loss or gradient, restoring the BN
 statistics) is a plain error here. Only the fmnist views are built
-(selfsup train's --augment is not mirrored), and the library's
-precision=bf16 is not.
+(selfsup train's --augment is not mirrored). The library's precision=bf16
+is mirrored by --precision bf16 (auto: bf16 where the CPU has AVX512_BF16
+or AMX, as the library decides, BYOL always float32 as its recipe says):
+the networks run under torch.autocast to bfloat16, the objective and the
+optimizer in float32, as the library's mixed precision does; the kernels
+and their rounding are PyTorch's.
 """
 import argparse
 import copy
@@ -134,6 +138,7 @@ COMMON = {
     "ema_base": 0.0,
     "views": 2,
     "predictor_fixed_lr": False,
+    "precision": "auto",
 }
 RECIPES = {
     "byol": {
@@ -143,6 +148,7 @@ RECIPES = {
         "optimizer": "lars:momentum=0.9,weight_decay=1.5e-6,eta=0.001",
         "lr": 0.2,
         "ema_base": 0.99,
+        "precision": "f32",  # bf16 learned less (docs/training.md)
     },
     "simsiam": {
         "projector": "mlp:hidden=2048,out=2048,layers=3,last_bn=1",
@@ -216,6 +222,17 @@ def recipe(method, epochs=None, which="auto"):
         config.update(SHORT_RECIPES.get(method, {}))
     config["recipe"] = which
     return config
+
+
+def cpu_has_native_bf16():
+    """The library's test for precision=auto (core/dnnl_ctx.c): bf16
+    instructions, AVX512_BF16 or AMX."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = f.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def parse_spec(text):
@@ -387,8 +404,9 @@ def byol_tau(base, k, total):
 class Learner:
     """The networks, objective, optimizer and schedules of one method."""
 
-    def __init__(self, method, config, total_steps, batch):
+    def __init__(self, method, config, total_steps, batch, bf16=False):
         self.method = method
+        self.bf16 = bf16
         self.total = total_steps
         self.warmup = int(config["warmup_fraction"] * total_steps + 0.5)
         self.peak_lr = config["lr"] * batch / config["lr_batch"]
@@ -444,15 +462,19 @@ class Learner:
     def step(self, views):
         self.optimizer.zero_grad(set_to_none=True)
         online, target = [], []
-        for x in views:
-            z = self.projector(self.encoder(x))
-            online.append(self.predictor(z) if self.predictor else z)
-            if self.target_encoder is not None:
-                with torch.no_grad():
-                    target.append(self.target_projector(
-                        self.target_encoder(x)))
-            elif self.predictor is not None:
-                target.append(z)  # SimSiam: detached inside the objective
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            for x in views:
+                z = self.projector(self.encoder(x))
+                online.append(self.predictor(z) if self.predictor else z)
+                if self.target_encoder is not None:
+                    with torch.no_grad():
+                        target.append(self.target_projector(
+                            self.target_encoder(x)))
+                elif self.predictor is not None:
+                    target.append(z)  # SimSiam: detached in the objective
+        # the objective in float32, as the library's bf16 runs it
+        online = [o.float() for o in online]
+        target = [t.float() for t in target]
         loss = self.objective(online, target if target else None)
         if not torch.isfinite(loss):
             raise SystemExit(f"step {self.step_count}: the loss is "
@@ -690,6 +712,11 @@ def parse_args():
                    "eval) instead of by the slow monitor here")
     p.add_argument("--threads", type=int, default=0,
                    help="torch threads (0: torch's default)")
+    p.add_argument("--precision", default="f32",
+                   choices=["f32", "bf16", "auto"],
+                   help="bf16: the networks under CPU autocast to bfloat16 "
+                   "(auto: where the CPU has AVX512_BF16 or AMX, not for "
+                   "BYOL, whose recipe keeps float32)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0,
                    help="train on the first N images only")
@@ -751,7 +778,10 @@ def main():
     if args.encoder is None:
         config["encoder"] = ("resnet18:width=16,in_channels=%d"
                              % train_images.shape[1])
-    learner = Learner(args.method, config, max(total, 1), args.batch)
+    bf16 = args.precision == "bf16" or (
+        args.precision == "auto" and config["precision"] == "auto"
+        and cpu_has_native_bf16())
+    learner = Learner(args.method, config, max(total, 1), args.batch, bf16)
     side = train_images.shape[-1]
     view_side = args.view_size or small_view_side(side) or side
     pipelines = fmnist_views(view_side, mean, std, args.crop_scale)
@@ -773,7 +803,8 @@ def main():
     print(f"training {args.method} (PyTorch {torch.__version__}): {count} "
           f"images, batch {args.batch}, {args.views} views of {view_side}x"
           f"{view_side}, {config['recipe']} recipe, {total} steps "
-          f"({args.epochs} epochs), {torch.get_num_threads()} threads; "
+          f"({args.epochs} epochs), {torch.get_num_threads()} threads, "
+          f"{'bf16 autocast' if bf16 else 'float32'}; "
           f"peak lr {learner.peak_lr:g}, warmup {learner.warmup} steps; "
           f"normalisation mean {mean:.4f} std {std:.4f}", flush=True)
     def snapshot(epoch):
@@ -858,7 +889,8 @@ def main():
               "threads": torch.get_num_threads(),
               "loss": None if math.isnan(loss) else loss,
               "knn_curve": curve, "view_size": view_side,
-              "recipe": config["recipe"], "embed_grid": args.embed_grid}
+              "recipe": config["recipe"], "embed_grid": args.embed_grid,
+              "precision": "bf16" if bf16 else "f32"}
     if metrics:
         metrics.close()
     if args.save_encoder:
