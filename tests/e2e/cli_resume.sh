@@ -89,7 +89,7 @@ echo "Ctrl-C at step $stopped: status 130, checkpoint resumed at $((stopped + 1)
 
 # Options that would change the recipe are refused with --resume, naming
 # the checkpoint's value.
-for case in "--lr 0.1|lr = 0.06" "--epochs 3|plan of 8 steps" \
+for case in "--lr 0.1|lr = 1.6" "--epochs 3|plan of 8 steps" \
     "--set warmup_fraction=0.1|warmup_fraction = 0.01" \
     "--encoder resnet18:width=8|encoder resnet18:width=16,in_channels=1," \
     "--seed 1|seed = 3" "--batch 128|batch_size = 256"; do

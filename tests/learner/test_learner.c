@@ -424,9 +424,11 @@ START_TEST(recipe_follows_the_run_length)
     ss_assert_ok(selfsup_learner_config_set(c, "batch_size", "256"));
     ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4687"));
     assert_key(c, "recipe", "short"); /* 19.998 epochs */
-    assert_key(c, "lr", "0.06");
+    assert_key(c, "lr", "1.6");
     assert_key(c, "ema_base", "0.9");
-    assert_key(c, "optimizer", "sgd:momentum=0.9,weight_decay=1e-4");
+    assert_key(c, "optimizer",
+               "lars:momentum=0.9,weight_decay=1.5e-6,"
+               "eta=0.001");
     ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4688"));
     assert_key(c, "recipe", "paper"); /* 20.003 epochs */
     assert_key(c, "lr", "0.2");
@@ -483,7 +485,9 @@ START_TEST(recipe_follows_the_run_length)
     ss_assert_ok(selfsup_learner_config_value(l, "recipe", buf, sizeof buf));
     ck_assert_str_eq(buf, "short");
     ss_assert_ok(selfsup_learner_config_value(l, "lr", buf, sizeof buf));
-    ck_assert_str_eq(buf, "0.1");
+    ck_assert_str_eq(buf, "0.8");
+    ss_assert_ok(selfsup_learner_config_value(l, "optimizer", buf, sizeof buf));
+    ck_assert_str_eq(buf, "lars:momentum=0.9,weight_decay=1.5e-6,eta=0.001");
     const char *path = temp_path();
     ss_assert_ok(selfsup_learner_save(l, path));
     selfsup_learner *back;
@@ -491,7 +495,7 @@ START_TEST(recipe_follows_the_run_length)
     ss_assert_ok(selfsup_learner_config_value(back, "recipe", buf, sizeof buf));
     ck_assert_str_eq(buf, "short");
     ss_assert_ok(selfsup_learner_config_value(back, "lr", buf, sizeof buf));
-    ck_assert_str_eq(buf, "0.1");
+    ck_assert_str_eq(buf, "0.8");
     unlink(path);
     selfsup_learner_destroy(back);
     selfsup_learner_destroy(l);

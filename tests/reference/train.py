@@ -192,10 +192,12 @@ RECIPES = {
 # that follow the run's length"): the overrides, and the longest run in
 # epochs that recipe=auto gives them.
 SHORT_RECIPES = {
-    "byol": {"optimizer": "sgd:momentum=0.9,weight_decay=1e-4", "lr": 0.06,
-             "ema_base": 0.9},
+    "byol": {"lr": 1.6, "ema_base": 0.9},
     "simsiam": {"projector": "mlp:hidden=4096,out=256,layers=2",
-                "predictor": "mlp:hidden=4096,out=256,layers=2", "lr": 0.1},
+                "predictor": "mlp:hidden=4096,out=256,layers=2",
+                "optimizer": "lars:momentum=0.9,weight_decay=1.5e-6,"
+                             "eta=0.001",
+                "lr": 0.8},
     "vicreg": {"lr": 0.8},
     "simclr": {"lr": 1.2},
     "barlow": {"lr": 0.8},
