@@ -5,27 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fault.h"
+
 enum { ALIGNMENT = 64 };
 
-static atomic_long alloc_count;
+static selfsup__fault alloc_fault;
 static atomic_long alloc_live;
-/* Allocations left before the armed failure; 0 when disarmed. */
-static atomic_long fail_countdown;
-
-static int should_fail(void)
-{
-    atomic_fetch_add(&alloc_count, 1);
-    long left = atomic_load(&fail_countdown);
-    while (left > 0) {
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
-            return left == 1;
-    }
-    return 0;
-}
 
 void *selfsup__malloc(size_t size)
 {
-    if (should_fail())
+    if (selfsup__fault_tick(&alloc_fault))
         return NULL;
     void *p = NULL;
     if (posix_memalign(&p, ALIGNMENT, size ? size : 1) != 0)
@@ -63,12 +52,12 @@ char *selfsup__strdup(const char *s)
 
 void selfsup__alloc_fail_at(long k)
 {
-    atomic_store(&fail_countdown, k > 0 ? k : 0);
+    selfsup__fault_arm(&alloc_fault, k);
 }
 
 long selfsup__alloc_count(void)
 {
-    return atomic_load(&alloc_count);
+    return selfsup__fault_count(&alloc_fault);
 }
 
 long selfsup__alloc_live(void)

@@ -16,6 +16,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fault.h"
 
 enum { NAME_ATTEMPTS = 100, REASON_MAX = 128 };
 
@@ -32,39 +33,31 @@ struct selfsup__atomic_file {
 
 /* ---- operations and their fault hook ------------------------------------ */
 
-static atomic_long io_count;
-static atomic_long io_fail_countdown; /* 0 when disarmed */
+static selfsup__fault io_fault;
 static void (*_Atomic io_observer)(long);
 static atomic_int force_named;
 static atomic_uint temp_counter;
 
 int selfsup__io_fault(void)
 {
-    long op = atomic_fetch_add(&io_count, 1) + 1;
+    long op = selfsup__fault_next(&io_fault);
     void (*observer)(long) = atomic_load(&io_observer);
     if (observer)
         observer(op);
-    long left = atomic_load(&io_fail_countdown);
-    while (left > 0) {
-        if (atomic_compare_exchange_weak(&io_fail_countdown, &left, left - 1)) {
-            if (left == 1) {
-                errno = EIO;
-                return 1;
-            }
-            return 0;
-        }
-    }
-    return 0;
+    if (!selfsup__fault_fires(&io_fault))
+        return 0;
+    errno = EIO;
+    return 1;
 }
 
 void selfsup__io_fail_at(long k)
 {
-    atomic_store(&io_fail_countdown, k > 0 ? k : 0);
+    selfsup__fault_arm(&io_fault, k);
 }
 
 long selfsup__io_count(void)
 {
-    return atomic_load(&io_count);
+    return selfsup__fault_count(&io_fault);
 }
 
 void selfsup__io_set_observer(void (*observer)(long operation))

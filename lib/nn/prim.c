@@ -1,6 +1,5 @@
 #include "prim.h"
 
-#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +7,7 @@
 
 #include "core/dnnl_ctx.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "core/profile.h"
 
 selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
@@ -27,29 +27,16 @@ selfsup_status selfsup__attr_create(dnnl_primitive_attr_t *attr,
     return SELFSUP_OK;
 }
 
-static atomic_long create_count;
-/* Creations left before the armed failure; 0 when disarmed. */
-static atomic_long fail_countdown;
-
-static int creation_should_fail(void)
-{
-    atomic_fetch_add(&create_count, 1);
-    long left = atomic_load(&fail_countdown);
-    while (left > 0) {
-        if (atomic_compare_exchange_weak(&fail_countdown, &left, left - 1))
-            return left == 1;
-    }
-    return 0;
-}
+static selfsup__fault create_fault;
 
 void selfsup__prim_fail_at(long k)
 {
-    atomic_store(&fail_countdown, k > 0 ? k : 0);
+    selfsup__fault_arm(&create_fault, k);
 }
 
 long selfsup__prim_count(void)
 {
-    return atomic_load(&create_count);
+    return selfsup__fault_count(&create_fault);
 }
 
 /* Every creation ends here, so the test hook fails them all alike, as
@@ -57,7 +44,7 @@ long selfsup__prim_count(void)
 static selfsup_status finish_create(selfsup__prim *p, dnnl_primitive_desc_t pd)
 {
     dnnl_primitive_t prim;
-    dnnl_status_t st = creation_should_fail()
+    dnnl_status_t st = selfsup__fault_tick(&create_fault)
                            ? dnnl_unimplemented
                            : dnnl_primitive_create(&prim, pd);
     if (st != dnnl_success) {

@@ -248,20 +248,27 @@ START_TEST(bf16_weight_gradient_exact)
 }
 END_TEST
 
+/* A bf16 encoder of one 3x3 stride-2 convolution, globally pooled. */
+static selfsup_encoder *strided_conv_encoder(int64_t cin, int64_t cout)
+{
+    selfsup__graph g;
+    selfsup__graph_init(&g, 4, cin);
+    int y = selfsup__graph_conv(&g, "c", g.input, cout, 3, 2, 1, 0,
+                                SS_INIT_KAIMING_FAN_OUT);
+    y = selfsup__graph_pool(&g, y, SS_POOL_GLOBAL_AVG, 0, 1, 0);
+    ss_assert_ok(selfsup__graph_finish(&g, y));
+    selfsup_encoder *e = NULL;
+    ss_assert_ok(selfsup__encoder_from_graph(&e, &g, 3, 1));
+    return e;
+}
+
 /* From about a GFLOP a call oneDNN's bf16 kernel is the faster one and
  * stays (width 64's layer2.0.conv1 at batch 128: 3.7 GFLOP). */
 START_TEST(bf16_large_strided_conv_keeps_bf16_kernel)
 {
     if (!selfsup__dnnl_has_native_bf16())
         return;
-    selfsup__graph g;
-    selfsup__graph_init(&g, 4, 64);
-    int y = selfsup__graph_conv(&g, "c", g.input, 128, 3, 2, 1, 0,
-                                SS_INIT_KAIMING_FAN_OUT);
-    y = selfsup__graph_pool(&g, y, SS_POOL_GLOBAL_AVG, 0, 1, 0);
-    ss_assert_ok(selfsup__graph_finish(&g, y));
-    selfsup_encoder *e = NULL;
-    ss_assert_ok(selfsup__encoder_from_graph(&e, &g, 3, 1));
+    selfsup_encoder *e = strided_conv_encoder(64, 128);
     selfsup__plan_ctx c = nn_plan_ctx(e, 1);
     int64_t in[4] = {128, 64, 28, 28};
     selfsup__plan *p;
@@ -281,14 +288,7 @@ START_TEST(bf16_refused_primitive_fails_or_leaves_no_trace)
 {
     if (!selfsup__dnnl_has_native_bf16())
         return;
-    selfsup__graph g;
-    selfsup__graph_init(&g, 4, 32);
-    int y = selfsup__graph_conv(&g, "c", g.input, 64, 3, 2, 1, 0,
-                                SS_INIT_KAIMING_FAN_OUT);
-    y = selfsup__graph_pool(&g, y, SS_POOL_GLOBAL_AVG, 0, 1, 0);
-    ss_assert_ok(selfsup__graph_finish(&g, y));
-    selfsup_encoder *e = NULL;
-    ss_assert_ok(selfsup__encoder_from_graph(&e, &g, 3, 1));
+    selfsup_encoder *e = strided_conv_encoder(32, 64);
     selfsup__plan_ctx c = nn_plan_ctx(e, 1);
     int64_t in[4] = {16, 32, 14, 14};
     const char *host = "selfsup_host_call: the host's own failure";
