@@ -291,6 +291,13 @@ START_TEST(bf16_refused_primitive_fails_or_leaves_no_trace)
     selfsup_encoder *e = strided_conv_encoder(32, 64);
     selfsup__plan_ctx c = nn_plan_ctx(e, 1);
     int64_t in[4] = {16, 32, 14, 14};
+    /* Whether this CPU's plan widens at all (oneDNN picks jit_bf16 for
+     * the weight gradient on AVX512_BF16; AMX may pick another kernel):
+     * the one refusal a plan may recover from exists only then. */
+    selfsup__plan *probe;
+    ss_assert_ok(selfsup__plan_create(&probe, &c, in, 1));
+    int widens = probe->ops[0].src_wide != NULL;
+    selfsup__plan_destroy(probe);
     const char *host = "selfsup_host_call: the host's own failure";
     int fell_back = 0;
     for (long k = 1;; k++) {
@@ -305,7 +312,7 @@ START_TEST(bf16_refused_primitive_fails_or_leaves_no_trace)
         if (made < k) { /* nothing refused: the widened plan */
             ss_assert_ok(st);
             ck_assert_str_eq(selfsup_last_error(), host);
-            ck_assert_ptr_nonnull(p->ops[0].src_wide);
+            ck_assert_int_eq(p->ops[0].src_wide != NULL, widens);
             selfsup__plan_destroy(p);
             break;
         }
@@ -326,7 +333,7 @@ START_TEST(bf16_refused_primitive_fails_or_leaves_no_trace)
                           selfsup_last_error());
         }
     }
-    ck_assert_int_eq(fell_back, 1);
+    ck_assert_int_eq(fell_back, widens);
     selfsup_clear_error();
     selfsup_encoder_destroy(e);
 }
