@@ -155,6 +155,23 @@ static selfsup_status add_grad(const selfsup__prim *r, dnnl_stream_t s,
     return reorder(r, s, d, g);
 }
 
+/* Op i's (a bn's) output again, from its kept input and the view's batch
+ * statistics, into the plan's recompute buffer (plan.c, mark_saved). */
+static selfsup_status recompute_bn(selfsup__plan *p, const selfsup__graph *g,
+                                   selfsup__view_store *v, dnnl_stream_t s,
+                                   int i)
+{
+    selfsup__op_plan *o = &p->ops[i];
+    args x = {0};
+    arg(&x, DNNL_ARG_SRC, v->act[g->ops[i].src[0]]);
+    arg(&x, DNNL_ARG_DST, o->recomputed);
+    arg(&x, DNNL_ARG_SCALE, o->scale);
+    arg(&x, DNNL_ARG_SHIFT, o->bias);
+    arg(&x, DNNL_ARG_MEAN, v->mean[i]);
+    arg(&x, DNNL_ARG_VARIANCE, v->var[i]);
+    return run(&o->recompute, s, &x);
+}
+
 static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
                                   selfsup__view_store *v, dnnl_stream_t s,
                                   const selfsup__bwd_step *st, int want_input)
@@ -167,12 +184,18 @@ static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
     args x = {0};
     switch (op->kind) {
     case SS_OP_CONV:
-    case SS_OP_LINEAR:
+    case SS_OP_LINEAR: {
+        dnnl_memory_t src = v->act[op->src[0]];
+        int r = p->recompute_op[op->src[0]];
+        if (r >= 0) {
+            SS_TRY(recompute_bn(p, g, v, s, r));
+            src = p->ops[r].recomputed;
+        }
         if (o->src_wide) {
-            SS_TRY(reorder(&o->widen_src, s, v->act[op->src[0]], o->src_wide));
+            SS_TRY(reorder(&o->widen_src, s, src, o->src_wide));
             SS_TRY(reorder(&o->widen_dd, s, dd, o->dd_wide));
         }
-        arg(&x, DNNL_ARG_SRC, o->src_wide ? o->src_wide : v->act[op->src[0]]);
+        arg(&x, DNNL_ARG_SRC, o->src_wide ? o->src_wide : src);
         arg(&x, DNNL_ARG_DIFF_DST, o->dd_wide ? o->dd_wide : dd);
         arg(&x, DNNL_ARG_DIFF_WEIGHTS, o->dw);
         arg(&x, DNNL_ARG_DIFF_BIAS, o->dbias);
@@ -187,6 +210,7 @@ static selfsup_status backward_op(selfsup__plan *p, const selfsup__graph *g,
         arg(&x, DNNL_ARG_WEIGHTS, o->w_bwd ? o->w_bwd : o->w_fwd);
         arg(&x, DNNL_ARG_DIFF_SRC, ds);
         return run(&o->bwd, s, &x);
+    }
     case SS_OP_BN:
         if (o->as_image) {
             dd = st->image_dd;

@@ -585,6 +585,26 @@ static void destroy_mem(dnnl_memory_t *m)
     *m = NULL;
 }
 
+selfsup_status selfsup__op_build_recompute(selfsup__plan *p,
+                                           const selfsup__plan_ctx *ctx, int i)
+{
+    selfsup__op_plan *o = &p->ops[i];
+    if (o->recompute.prim)
+        return SELFSUP_OK;
+    const selfsup__op *op = &ctx->g->ops[i];
+    unsigned flags = dnnl_use_global_stats |
+                     (op->affine ? dnnl_use_scale | dnnl_use_shift : 0u) |
+                     (op->relu ? dnnl_fuse_norm_relu : 0u);
+    const dnnl_memory_desc_t *data = selfsup__pd_md(&o->fwd, dnnl_query_src_md);
+    dnnl_batch_normalization_desc_t fd;
+    SS_DNNL(dnnl_batch_normalization_forward_desc_init(
+                &fd, dnnl_forward_inference, data, SELFSUP__BN_EPS, flags),
+            "batch-norm recompute descriptor");
+    SS_TRY(selfsup__prim_create(&o->recompute, &fd, NULL, NULL));
+    return selfsup__mem_create(&o->recomputed, &p->md[op->dst],
+                               p->recompute_buf);
+}
+
 void selfsup__op_plan_free(selfsup__op_plan *o)
 {
     selfsup__prim_destroy(&o->fwd);
@@ -596,10 +616,12 @@ void selfsup__op_plan_free(selfsup__op_plan *o)
     selfsup__prim_destroy(&o->db_reorder);
     selfsup__prim_destroy(&o->widen_src);
     selfsup__prim_destroy(&o->widen_dd);
+    selfsup__prim_destroy(&o->recompute);
     dnnl_memory_t *mems[] = {
-        &o->w_user,  &o->w_fwd,    &o->w_bwd,   &o->dw,       &o->g_w,
-        &o->bias,    &o->dbias,    &o->g_bias,  &o->scale,    &o->dscale,
-        &o->g_scale, &o->run_mean, &o->run_var, &o->src_wide, &o->dd_wide};
+        &o->w_user,  &o->w_fwd,    &o->w_bwd,   &o->dw,
+        &o->g_w,     &o->bias,     &o->dbias,   &o->g_bias,
+        &o->scale,   &o->dscale,   &o->g_scale, &o->run_mean,
+        &o->run_var, &o->src_wide, &o->dd_wide, &o->recomputed};
     for (size_t k = 0; k < sizeof mems / sizeof *mems; k++)
         destroy_mem(mems[k]);
     selfsup__free(o->w_fwd_copy);

@@ -134,16 +134,41 @@ static int pool_take(pool_sim *s, size_t bytes)
     return best;
 }
 
-/* What the backward pass reads of a tensor's forward value. */
-static void mark_saved(const selfsup__graph *g, unsigned char *saved)
+static int keep_activations; /* test hook: selfsup__plan_keep_activations */
+
+void selfsup__plan_keep_activations(int keep)
+{
+    keep_activations = keep;
+}
+
+/* What the backward pass reads of a tensor's forward value (saved), and
+ * which of those it computes again instead (recompute: the bn op).
+ *
+ * A 4-D batch norm's output that only convolutions read (for their weight
+ * gradients: the fused ReLU's backward reads the workspace, not the
+ * output) is the bn's input, which bn's own backward keeps anyway, put
+ * through the same normalisation again: one pass over memory in the
+ * backward against a tensor kept per view. In a ResNet those are the
+ * stem's and every block's first bn-relu outputs, about 30% of what a
+ * view keeps. */
+static void mark_saved(const selfsup__graph *g, unsigned char *saved,
+                       int *recompute)
 {
     for (int i = 0; i < g->n_ops; i++) {
         const selfsup__op *op = &g->ops[i];
+        int t = op->src[0];
+        int producer = g->tensors[t].producer;
         switch (op->kind) {
         case SS_OP_CONV:
         case SS_OP_LINEAR:
+            if (!keep_activations && producer >= 0 &&
+                g->ops[producer].kind == SS_OP_BN && g->tensors[t].rank == 4)
+                recompute[t] = producer;
+            else
+                saved[t] = 1;
+            break;
         case SS_OP_BN:
-            saved[op->src[0]] = 1;
+            saved[t] = 1;
             break;
         case SS_OP_RELU:
             saved[op->dst] = 1;
@@ -172,15 +197,22 @@ static selfsup_status plan_activations(selfsup__plan *p,
     int *owners = selfsup__calloc((size_t)nt, sizeof *owners);
     p->act_size = selfsup__calloc((size_t)nt, sizeof *p->act_size);
     p->act_buf = selfsup__calloc((size_t)nt, sizeof *p->act_buf);
+    p->recompute_op = selfsup__malloc((size_t)nt * sizeof *p->recompute_op);
     selfsup_status st = SELFSUP_OK;
-    if (!saved || !remaining || !owners || !p->act_size || !p->act_buf) {
+    if (!saved || !remaining || !owners || !p->act_size || !p->act_buf ||
+        !p->recompute_op) {
         st = SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
                      "cannot plan the activation buffers");
         goto done;
     }
+    for (int t = 0; t < nt; t++)
+        p->recompute_op[t] = -1;
     if (p->backward)
-        mark_saved(g, saved);
+        mark_saved(g, saved, p->recompute_op);
     saved[g->output] = 1;
+    for (int t = 0; t < nt; t++)
+        if (saved[t]) /* something else reads the value: keep it */
+            p->recompute_op[t] = -1;
     for (int i = 0; i < g->n_ops; i++)
         for (int k = 0; k < g->ops[i].n_src; k++)
             remaining[g->ops[i].src[k]]++;
@@ -432,10 +464,11 @@ static selfsup_status for_each_prim(selfsup__plan *p, prim_fn fn, void *arg)
         SS_TRY(fn(edges[k], arg));
     for (int i = 0; i < p->n_ops; i++) {
         selfsup__op_plan *o = &p->ops[i];
-        selfsup__prim *ps[] = {
-            &o->fwd,           &o->bwd,           &o->bwd_weights,
-            &o->w_fwd_reorder, &o->w_bwd_reorder, &o->dw_reorder,
-            &o->db_reorder,    &o->widen_src,     &o->widen_dd};
+        selfsup__prim *ps[] = {&o->fwd,           &o->bwd,
+                               &o->bwd_weights,   &o->w_fwd_reorder,
+                               &o->w_bwd_reorder, &o->dw_reorder,
+                               &o->db_reorder,    &o->widen_src,
+                               &o->widen_dd,      &o->recompute};
         for (size_t k = 0; k < sizeof ps / sizeof *ps; k++)
             SS_TRY(fn(ps[k], arg));
     }
@@ -495,6 +528,28 @@ static selfsup_status check_batch_stats(const selfsup__plan *p,
     return SELFSUP_OK;
 }
 
+/* One buffer, the size of the largest output the backward recomputes, and
+ * each recomputing bn's primitive over it. */
+static selfsup_status build_recompute(selfsup__plan *p,
+                                      const selfsup__plan_ctx *ctx)
+{
+    size_t bytes = 0;
+    for (int t = 0; t < p->n_tensors; t++)
+        if (p->recompute_op[t] >= 0 && md_bytes(&p->md[t]) > bytes)
+            bytes = md_bytes(&p->md[t]);
+    if (!bytes)
+        return SELFSUP_OK;
+    p->recompute_buf = selfsup__malloc(bytes);
+    if (!p->recompute_buf)
+        return SS_FAIL(SELFSUP_ERR_OUT_OF_MEMORY,
+                       "cannot allocate %zu bytes to recompute activations",
+                       bytes);
+    for (int t = 0; t < p->n_tensors; t++)
+        if (p->recompute_op[t] >= 0)
+            SS_TRY(selfsup__op_build_recompute(p, ctx, p->recompute_op[t]));
+    return SELFSUP_OK;
+}
+
 static selfsup_status build(selfsup__plan *p, const selfsup__plan_ctx *ctx)
 {
     const selfsup__graph *g = ctx->g;
@@ -528,6 +583,7 @@ static selfsup_status build(selfsup__plan *p, const selfsup__plan_ctx *ctx)
     SS_TRY(plan_activations(p, g));
     if (p->backward)
         SS_TRY(plan_backward(p, g));
+    SS_TRY(build_recompute(p, ctx));
     size_t grad_tmp = 64;
     for (int i = 0; i < g->n_ops; i++) {
         size_t n = selfsup__op_grad_tmp_bytes(p, ctx, i);
@@ -711,6 +767,8 @@ void selfsup__plan_destroy(selfsup__plan *p)
     selfsup__free(p->steps);
     selfsup__free(p->act_buf);
     selfsup__free(p->act_size);
+    selfsup__free(p->recompute_op);
+    selfsup__free(p->recompute_buf);
     selfsup__free(p->ops);
     selfsup__free(p->md);
     selfsup__free(p->dims);

@@ -62,6 +62,11 @@ typedef struct selfsup__op_plan {
     int as_image;
     dnnl_memory_desc_t image_md;
     selfsup__bn_layout sync_layout; /* bn in a synchronised plan */
+    /* bn whose output the backward recomputes rather than keeps: the
+     * forward again with the view's batch statistics given, into the
+     * plan's recompute buffer (plan.c, mark_recomputed) */
+    selfsup__prim recompute;
+    dnnl_memory_t recomputed;
 } selfsup__op_plan;
 
 /* What one view's forward keeps for its backward. */
@@ -115,6 +120,11 @@ typedef struct selfsup__plan {
     dnnl_memory_t in_user, out_user, gout_user, gin_user;
     /* activation buffers: tensor -> buffer, and buffer sizes */
     int *act_buf;
+    /* tensor -> the bn op whose output the backward recomputes instead of
+     * keeping it (-1: kept, or not read by the backward); one buffer of
+     * the largest such output serves every view */
+    int *recompute_op;
+    void *recompute_buf;
     size_t *act_size;
     int n_act_bufs;
     selfsup__view_store *views[SELFSUP_ENCODER_MAX_VIEWS];
@@ -177,6 +187,11 @@ selfsup_status selfsup__plan_create_layout(selfsup__plan **out,
 int selfsup__plan_reference_count(const selfsup__plan *p,
                                   const selfsup__graph *g);
 
+/* Test hook: with keep 1, plans built from now on keep every activation
+ * their backward reads instead of recomputing batch-norm outputs (the
+ * plan as it was before recomputation; 0 restores the default). */
+void selfsup__plan_keep_activations(int keep);
+
 /* The view's activation store, made on first use. */
 selfsup_status selfsup__plan_view(selfsup__plan *p, const selfsup__graph *g,
                                   int view, selfsup__view_store **out);
@@ -189,6 +204,10 @@ selfsup_status selfsup__op_build(selfsup__plan *p, const selfsup__plan_ctx *ctx,
  * plan's scratch exists (op_build.c). */
 selfsup_status selfsup__op_bind(selfsup__plan *p, const selfsup__plan_ctx *ctx,
                                 int i);
+/* Op i's (a bn's) forward again with the view's batch statistics, writing
+ * into p->recompute_buf: the output the backward recomputes. */
+selfsup_status selfsup__op_build_recompute(selfsup__plan *p,
+                                           const selfsup__plan_ctx *ctx, int i);
 void selfsup__op_plan_free(selfsup__op_plan *o);
 /* Bytes of the plan's gradient scratch op i needs (weight / bias / scale
  * gradients before they are added into the flat buffer). */

@@ -29,6 +29,14 @@ selfsup__plan_ctx nn_plan_ctx(selfsup_encoder *e, int bf16)
     return c;
 }
 
+size_t nn_activation_bytes(const selfsup__plan *p)
+{
+    size_t total = 0;
+    for (int b = 0; b < p->n_act_bufs; b++)
+        total += p->act_size[b];
+    return total;
+}
+
 int main(void)
 {
     Suite *s = suite_create("nn");
@@ -40,5 +48,6 @@ int main(void)
     suite_add_tcase(s, layout_tcase());
     suite_add_tcase(s, whitening_tcase());
     suite_add_tcase(s, forward_only_tcase());
+    suite_add_tcase(s, recompute_tcase());
     return ss_run_suite(s);
 }

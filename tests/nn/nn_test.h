@@ -18,6 +18,7 @@ TCase *bf16_tcase(void);
 TCase *layout_tcase(void);
 TCase *whitening_tcase(void);
 TCase *forward_only_tcase(void);
+TCase *recompute_tcase(void);
 
 /* A tensor of this shape filled with U(lo, hi) from seed. */
 selfsup_tensor *nn_random_tensor(int ndim, const int64_t *dims, uint64_t seed,
@@ -26,5 +27,7 @@ selfsup_tensor *nn_tensor(int ndim, const int64_t *dims);
 /* What the planner needs of e: its graph, parameters and buffers, in
  * float32 or bf16. */
 selfsup__plan_ctx nn_plan_ctx(selfsup_encoder *e, int bf16);
+/* Bytes of one view's activation store in plan p. */
+size_t nn_activation_bytes(const selfsup__plan *p);
 
 #endif

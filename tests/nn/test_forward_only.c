@@ -72,14 +72,6 @@ START_TEST(forward_only_computes_what_training_does)
 }
 END_TEST
 
-static size_t activation_bytes(const selfsup__plan *p)
-{
-    size_t total = 0;
-    for (int b = 0; b < p->n_act_bufs; b++)
-        total += p->act_size[b];
-    return total;
-}
-
 START_TEST(forward_only_keeps_what_inference_keeps)
 {
     selfsup_encoder *e = NULL;
@@ -91,7 +83,7 @@ START_TEST(forward_only_keeps_what_inference_keeps)
     for (int mode = 0; mode < 3; mode++) {
         selfsup__plan *p = NULL;
         ss_assert_ok(selfsup__plan_create(&p, &c, in, mode));
-        bytes[mode] = activation_bytes(p);
+        bytes[mode] = nn_activation_bytes(p);
         ck_assert_int_eq(p->training, mode != SELFSUP__PLAN_INFERENCE);
         ck_assert_int_eq(p->backward, mode == SELFSUP__PLAN_TRAINING);
         selfsup__plan_destroy(p);
