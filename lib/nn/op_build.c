@@ -166,8 +166,19 @@ static selfsup_status build_linear(selfsup__plan *p,
     int64_t wdims[2] = {op->out_channels, p->dims[s][1]};
     dnnl_memory_desc_t src, w_any, w_any_f32, bias, dst_any;
     SS_TRY(src_md(p, ctx, s, 1, &src));
-    SS_TRY(selfsup__md_any(&w_any, 2, wdims, p->dt));
-    SS_TRY(selfsup__md_any(&w_any_f32, 2, wdims, dnnl_f32));
+    /* float32 weights in the flat buffer's own layout (out, in), which
+     * oneDNN's GEMM-based inner products read as they are: no copy per
+     * layer and plan, where the layouts oneDNN picks cost the 2048- and
+     * 4096-wide heads 15-45 MB of a step's peak for about 1% of its speed
+     * (docs/benchmarks.md). bf16 weights are a copy either way; there
+     * oneDNN's choice is kept. */
+    if (p->dt == dnnl_f32) {
+        SS_TRY(selfsup__md_plain(&w_any, 2, wdims, dnnl_f32));
+        w_any_f32 = w_any;
+    } else {
+        SS_TRY(selfsup__md_any(&w_any, 2, wdims, p->dt));
+        SS_TRY(selfsup__md_any(&w_any_f32, 2, wdims, dnnl_f32));
+    }
     SS_TRY(selfsup__md_plain(&bias, 1, &op->out_channels, dnnl_f32));
     SS_TRY(selfsup__md_any(&dst_any, 2, p->dims[d], p->dt));
     const dnnl_memory_desc_t *b = op->param_bias >= 0 ? &bias : NULL;
