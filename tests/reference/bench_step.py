@@ -48,7 +48,10 @@ def main():
     config = train.recipe(args.method, None, args.recipe)
     config["encoder"] = f"resnet18:width={args.width},in_channels=1"
     total = args.steps + args.warmup
-    learner = train.Learner(args.method, config, total, args.batch)
+    # the Learner's own autocast (train.py's --precision): an autocast
+    # around its step would be switched off again inside it
+    learner = train.Learner(args.method, config, total, args.batch,
+                            bf16=args.precision == "bf16")
     gen = torch.Generator().manual_seed(1)
     views = [torch.randn(args.batch, 1, args.size, args.size, generator=gen)
              for _ in range(config["views"])]
@@ -58,9 +61,7 @@ def main():
     times = []
     for i in range(total):
         t0 = time.perf_counter()
-        with torch.autocast("cpu", dtype=torch.bfloat16,
-                            enabled=args.precision == "bf16"):
-            loss, _, _ = learner.step(views)
+        loss, _, _ = learner.step(views)
         dt = time.perf_counter() - t0
         warm = i < args.warmup
         if not warm:
