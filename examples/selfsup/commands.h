@@ -58,7 +58,7 @@ static inline int cli_small_view_side(int side)
     CLI_TEXT("precision", (field), NULL,                                       \
              "f32, bf16 or auto: bf16 where the CPU has bf16 instructions "    \
              "(AVX512_BF16 or AMX), f32 elsewhere and over MPI ranks "         \
-             "(default: the method's recipe, auto but for BYOL's f32)")
+             "(default: auto)")
 static inline const char *cli_precision_for(const char *given, int ranks)
 {
     return ranks > 1 && (!given || strcmp(given, "auto") == 0) ? "f32" : given;

@@ -101,11 +101,6 @@ static const recipe RECIPES[] = {
                                    "eta=0.001",
         [SELFSUP__KEY_LR] = "0.2",
         [SELFSUP__KEY_EMA_BASE] = "0.99",
-        /* not auto: in bf16 BYOL learned less at five epochs (kNN 3 points
-         * lower over two seeds, half the effective rank, float32 heads
-         * or not) where every other method matched float32
-         * (docs/training.md, "Precision") */
-        [SELFSUP__KEY_PRECISION] = "f32",
     }},
     [SELFSUP__SIMSIAM] = {{
         [SELFSUP__KEY_PROJECTOR] = "mlp:hidden=2048,out=2048,layers=3,"

@@ -148,7 +148,6 @@ RECIPES = {
         "optimizer": "lars:momentum=0.9,weight_decay=1.5e-6,eta=0.001",
         "lr": 0.2,
         "ema_base": 0.99,
-        "precision": "f32",  # bf16 learned less (docs/training.md)
     },
     "simsiam": {
         "projector": "mlp:hidden=2048,out=2048,layers=3,last_bn=1",
