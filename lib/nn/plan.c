@@ -149,8 +149,8 @@ void selfsup__plan_keep_activations(int keep)
  * output) is the bn's input, which bn's own backward keeps anyway, put
  * through the same normalisation again: one pass over memory in the
  * backward against a tensor kept per view. In a ResNet those are the
- * stem's and every block's first bn-relu outputs, about 30% of what a
- * view keeps. */
+ * stem's and every block's first bn-relu outputs, about a quarter of
+ * what a view keeps. */
 static void mark_saved(const selfsup__graph *g, unsigned char *saved,
                        int *recompute)
 {

@@ -183,6 +183,52 @@ START_TEST(layouts_compute_the_same_step)
 }
 END_TEST
 
+/* Float32 inner products read their weights in the flat buffer as they
+ * are (op_build.c, build_linear): no copy in any plan; bf16 ones convert
+ * them into a copy. */
+static void assert_linear_weight_copies(const char *spec, int bf16,
+                                        int want_copies)
+{
+    selfsup_encoder *e;
+    ss_assert_ok(selfsup_encoder_create(&e, spec, 1));
+    selfsup__plan_ctx c = nn_plan_ctx(e, bf16);
+    const int64_t rows[2] = {8, 32};
+    for (int mode = 0; mode < 2; mode++) {
+        selfsup__plan *p;
+        ss_assert_ok(selfsup__plan_create(&p, &c, rows, mode));
+        int linears = 0;
+        for (int i = 0; i < p->n_ops; i++) {
+            if (c.g->ops[i].kind != SS_OP_LINEAR)
+                continue;
+            linears++;
+            const selfsup__op_plan *o = &p->ops[i];
+            int copies = o->w_fwd_copy != NULL || o->w_bwd_copy != NULL;
+            ck_assert_msg(copies == want_copies,
+                          "%s, %s plan, op %d: weight copies %d, want %d", spec,
+                          mode ? "training" : "inference", i, copies,
+                          want_copies);
+            if (!want_copies) {
+                void *h = NULL;
+                dnnl_memory_get_data_handle(o->w_fwd, &h);
+                ck_assert_ptr_eq(
+                    h, c.params + c.g->params[c.g->ops[i].param_weight].offset);
+            }
+        }
+        ck_assert_int_eq(linears, 3);
+        selfsup__plan_destroy(p);
+    }
+    selfsup_encoder_destroy(e);
+}
+
+START_TEST(float32_linear_layers_keep_no_weight_copies)
+{
+    assert_linear_weight_copies("mlp:in=32,hidden=64,out=48,layers=3", 0, 0);
+    if (selfsup__dnnl_has_bf16())
+        assert_linear_weight_copies(
+            "mlp:in=32,hidden=64,out=48,layers=3,precision=bf16", 1, 1);
+}
+END_TEST
+
 TCase *layout_tcase(void)
 {
     TCase *tc = tcase_create("layouts");
@@ -190,5 +236,6 @@ TCase *layout_tcase(void)
     tcase_add_test(tc, every_width_runs_jit_kernels);
     tcase_add_test(tc, blocked_layouts_kept_at_multiples_of_16);
     tcase_add_test(tc, layouts_compute_the_same_step);
+    tcase_add_test(tc, float32_linear_layers_keep_no_weight_copies);
     return tc;
 }
