@@ -617,6 +617,7 @@ int selfsup__plan_reference_count(const selfsup__plan *p,
         const selfsup__op_plan *o = &p->ops[i];
         n += selfsup__prim_is_reference(&o->fwd);
         n += selfsup__prim_is_reference(&o->bwd_weights);
+        n += selfsup__prim_is_reference(&o->recompute);
         if (g->ops[i].src[0] != g->input)
             n += selfsup__prim_is_reference(&o->bwd);
     }
