@@ -127,6 +127,19 @@ class Library:
         for i in range(self.c.selfsup_encoder_param_count(encoder)):
             yield i, self.c.selfsup_encoder_param_name(encoder, i).decode()
 
+    def learner(self, method, settings):
+        """A learner of method made from a config with settings set."""
+        cfg = ctypes.c_void_p()
+        self("selfsup_learner_config_create", ctypes.byref(cfg),
+             method.encode())
+        for key, value in settings.items():
+            self("selfsup_learner_config_set", cfg, key.encode(),
+                 str(value).encode())
+        learner = ctypes.c_void_p()
+        self("selfsup_learner_create", ctypes.byref(learner), cfg)
+        self.c.selfsup_learner_config_destroy(cfg)
+        return learner
+
 
 def run_twin(args, config, total, reference, pipelines, monitor, shuffle,
              images):
@@ -197,20 +210,13 @@ def main():
 
     lib = Library(args.lib)
     lib("selfsup_set_num_threads", 1)
-    cfg = c.c_void_p()
-    lib("selfsup_learner_config_create", c.byref(cfg), args.method.encode())
     settings = {"encoder": config["encoder"], "batch_size": args.batch,
                 "total_steps": total, "seed": args.seed,
                 "recipe": config["recipe"],
                 # PyTorch's side is float32: so is the library's, on any CPU
                 "precision": "f32"}
     settings.update(changes)
-    for key, value in settings.items():
-        lib("selfsup_learner_config_set", cfg, key.encode(),
-            str(value).encode())
-    learner = c.c_void_p()
-    lib("selfsup_learner_create", c.byref(learner), cfg)
-    lib.c.selfsup_learner_config_destroy(cfg)
+    learner = lib.learner(args.method, settings)
     encoder = c.c_void_p(lib.c.selfsup_learner_encoder(learner))
     if args.weights == "torch":
         state = reference.encoder.state_dict()

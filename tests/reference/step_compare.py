@@ -120,17 +120,10 @@ def main():
 
 def library_side(lib, method, config, total, roles):
     """A library learner with train.py's weights; its step and values."""
-    cfg = c.c_void_p()
-    lib("selfsup_learner_config_create", c.byref(cfg), method.encode())
-    settings = {"encoder": config["encoder"], "batch_size": BATCH,
-                "total_steps": total, "seed": 0, "recipe": config["recipe"],
-                "precision": "f32"}
-    for key, value in settings.items():
-        lib("selfsup_learner_config_set", cfg, key.encode(),
-            str(value).encode())
-    learner = c.c_void_p()
-    lib("selfsup_learner_create", c.byref(learner), cfg)
-    lib.c.selfsup_learner_config_destroy(cfg)
+    learner = lib.learner(method, {
+        "encoder": config["encoder"], "batch_size": BATCH,
+        "total_steps": total, "seed": 0, "recipe": config["recipe"],
+        "precision": "f32"})
     handles = {}
     for role, net in roles.items():
         h = c.c_void_p()
