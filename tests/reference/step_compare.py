@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """The library's training step against train.py's at full size, step by
-step (docs/benchmarks.md, "Barlow Twins against PyTorch, step by step").
+step (docs/benchmarks.md, "Barlow Twins against PyTorch: four seeds,
+float32, and step by step").
 
 Both learners start from the same weights (train.py's draw of the encoder
 and the heads, copied into the library through selfsup_learner_network) and
