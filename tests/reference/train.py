@@ -199,7 +199,7 @@ SHORT_RECIPES = {
                 "lr": 0.8},
     "vicreg": {"lr": 0.8},
     "simclr": {"lr": 1.2},
-    "barlow": {"lr": 0.8},
+    "barlow": {"lr": 3.2},
     "groco": {"lr": 1.0},
 }
 SHORT_LIMIT_EPOCHS = {"byol": 20, "simsiam": 20, "vicreg": 20, "simclr": 20,
