@@ -197,8 +197,8 @@ SHORT_RECIPES = {
                 "optimizer": "lars:momentum=0.9,weight_decay=1.5e-6,"
                              "eta=0.001",
                 "lr": 0.8},
-    "vicreg": {"lr": 0.8},
-    "simclr": {"lr": 1.2},
+    "vicreg": {"lr": 3.2},
+    "simclr": {"lr": 4.8},
     "barlow": {"lr": 3.2},
     "groco": {"lr": 1.0},
 }
