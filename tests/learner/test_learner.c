@@ -455,8 +455,7 @@ START_TEST(recipe_follows_the_run_length)
     assert_key(c, "lr", "0.75");
     selfsup_learner_config_destroy(c);
 
-    /* VICReg and SimCLR: four times the paper's rate; Barlow Twins
-     * sixteen times */
+    /* VICReg, SimCLR and Barlow Twins: sixteen times the paper's rate */
     static const char *const SHORT_RATES[][3] = {{"vicreg", "3.2", "0.2"},
                                                  {"simclr", "4.8", "0.3"},
                                                  {"barlow", "3.2", "0.2"}};
