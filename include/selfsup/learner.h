@@ -44,7 +44,8 @@ SELFSUP_API void selfsup_learner_config_destroy(selfsup_learner_config *c);
  * recipe is "paper", "short" or "auto" (the default): which of the
  * method's recipes fills the keys the caller does not set. "auto" takes
  * the short-run recipe when total_steps x batch_size / dataset_size is at
- * most the method's limit (20 epochs; GroCo 3), and the paper's when it is
+ * most the method's limit (40 epochs for VICReg, SimCLR and Barlow Twins,
+ * 20 for BYOL and SimSiam, 3 for GroCo), and the paper's when it is
  * longer or dataset_size is 0 (unknown, the default). A key set here always
  * keeps its value.
  *

@@ -410,10 +410,11 @@ static void assert_key(const selfsup_learner_config *c, const char *key,
                   want);
 }
 
-/* recipe=auto takes the short-run recipe for runs of at most 20 epochs
- * (GroCo 3) of dataset_size images and the paper's otherwise (or when the
- * size is unknown); keys the caller set are never replaced; what config_get
- * reports is what the learner runs, and a checkpoint keeps it. */
+/* recipe=auto takes the short-run recipe for runs of at most the method's
+ * limit in epochs (BYOL 20, GroCo 3, VICReg 40) of dataset_size images and the
+ * paper's otherwise (or when the size is unknown); keys the caller set are
+ * never replaced; what config_get reports is what the learner runs, and a
+ * checkpoint keeps it. */
 START_TEST(recipe_follows_the_run_length)
 {
     selfsup_learner_config *c;
@@ -455,7 +456,8 @@ START_TEST(recipe_follows_the_run_length)
     assert_key(c, "lr", "0.75");
     selfsup_learner_config_destroy(c);
 
-    /* VICReg, SimCLR and Barlow Twins: sixteen times the paper's rate */
+    /* VICReg, SimCLR and Barlow Twins: sixteen times the paper's rate, up
+     * to 40 epochs (9375 steps of 256 on 60000 images) */
     static const char *const SHORT_RATES[][3] = {{"vicreg", "3.2", "0.2"},
                                                  {"simclr", "4.8", "0.3"},
                                                  {"barlow", "3.2", "0.2"}};
@@ -466,8 +468,11 @@ START_TEST(recipe_follows_the_run_length)
         ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "1170"));
         assert_key(c, "recipe", "short"); /* 4.99 epochs */
         assert_key(c, "lr", SHORT_RATES[k][1]);
-        ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "4688"));
-        assert_key(c, "recipe", "paper");
+        ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "9375"));
+        assert_key(c, "recipe", "short"); /* 40.0 epochs */
+        assert_key(c, "lr", SHORT_RATES[k][1]);
+        ss_assert_ok(selfsup_learner_config_set(c, "total_steps", "9376"));
+        assert_key(c, "recipe", "paper"); /* 40.004 epochs */
         assert_key(c, "lr", SHORT_RATES[k][2]);
         selfsup_learner_config_destroy(c);
     }
