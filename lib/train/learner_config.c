@@ -187,7 +187,7 @@ static const recipe SHORT_RECIPES[] = {
 
 /* How long a run may be and still take the short-run recipe under
  * recipe=auto. VICReg's, SimCLR's and Barlow Twins' short rates were ahead
- * of the papers' at 2 and 5 epochs and still, by 2.5 to 4 points of kNN,
+ * of the papers' at 2 and 5 epochs and still, by 2.1 to 4 points of kNN,
  * at 33-40 (held-out, docs/training.md "The short recipes at forty
  * epochs"), so they stop at 40, the longest run measured. BYOL's and
  * SimSiam's were ahead at 5 epochs (their earlier ones at 1, 2 and 5) and
