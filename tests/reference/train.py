@@ -97,7 +97,7 @@ distribution, not bit for bit. Objectives are float32 torch expressions
 statistics) is a plain error here. Only the fmnist views are built
 (selfsup train's --augment is not mirrored). The library's precision=bf16
 is mirrored by --precision bf16 (auto: bf16 where the CPU has AVX512_BF16
-or AMX, as the library decides, BYOL always float32 as its recipe says):
+or AMX, as the library decides for every method's recipe, BYOL's too):
 the networks run under torch.autocast to bfloat16, the objective and the
 optimizer in float32, as the library's mixed precision does; the kernels
 and their rounding are PyTorch's.
@@ -716,8 +716,8 @@ def parse_args():
     p.add_argument("--precision", default="f32",
                    choices=["f32", "bf16", "auto"],
                    help="bf16: the networks under CPU autocast to bfloat16 "
-                   "(auto: where the CPU has AVX512_BF16 or AMX, not for "
-                   "BYOL, whose recipe keeps float32)")
+                   "(auto: where the CPU has AVX512_BF16 or AMX, as the "
+                   "library's precision=auto decides)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, default=0,
                    help="train on the first N images only")
