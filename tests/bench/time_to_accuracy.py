@@ -8,9 +8,11 @@ runs made with --snapshot-every (their snapshots scored afterwards by
 at which each run first reached the thresholds (linear between
 evaluations), and writes DIR/metrics.jsonl per run under --plot-dir (eval
 lines with those training minutes) for `selfsup plot --x minutes`.
+With --ratio PEER/RUN (repeatable), a second table gives PEER's minutes
+over RUN's at each threshold: how many times longer the peer took.
 
     /usr/bin/python3 tests/bench/time_to_accuracy.py [--plot-dir D] \\
-        NAME=RUN_DIR ...
+        [--ratio PEER/RUN ...] NAME=RUN_DIR ...
 """
 import argparse
 import json
@@ -69,8 +71,17 @@ def main():
     p.add_argument("--bare", default="80,82", help="kNN thresholds (%%)")
     p.add_argument("--whitened", default="85,88",
                    help="whitened kNN thresholds (%%)")
+    p.add_argument("--ratio", action="append", default=[],
+                   metavar="PEER/RUN",
+                   help="also print PEER's minutes over RUN's to each "
+                   "threshold (two run names)")
     p.add_argument("runs", nargs="+", metavar="NAME=RUN_DIR")
     a = p.parse_args()
+    names = [item.partition("=")[0] for item in a.runs]
+    for pair in a.ratio:
+        peer, _, run = pair.partition("/")
+        if peer not in names or run not in names:
+            p.error(f"--ratio {pair}: both must name runs given")
     bare = [float(x) for x in a.bare.split(",") if x]
     white = [float(x) for x in a.whitened.split(",") if x]
     head = ["run", "epochs", "training minutes", "kNN", "kNN whitened"]
@@ -78,6 +89,7 @@ def main():
     head += [f"to {t:g}% whitened" for t in white]
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
+    reach = {}
     for item in a.runs:
         name, _, run = item.partition("=")
         snap = any('"snapshot"' in line
@@ -87,12 +99,10 @@ def main():
                  ", ".join(f"{q[1]:.1f}" for q in points),
                  ", ".join(f"{q[2]:.2f}" for q in points),
                  ", ".join(f"{q[3]:.2f}" for q in points)]
-        for t in bare:
-            m = reached(points, t, 2)
-            cells.append("-" if m is None else f"{m:.1f}")
-        for t in white:
-            m = reached(points, t, 3)
-            cells.append("-" if m is None else f"{m:.1f}")
+        times = [reached(points, t, 2) for t in bare]
+        times += [reached(points, t, 3) for t in white]
+        reach[name] = times
+        cells += ["-" if m is None else f"{m:.1f}" for m in times]
         print("| " + " | ".join(cells) + " |")
         if a.plot_dir:
             d = os.path.join(a.plot_dir, name)
@@ -103,6 +113,18 @@ def main():
                         "type": "eval", "step": 0, "epoch": epoch,
                         "knn_top1": knn / 100, "knn_white_top1": knn_white / 100,
                         "seconds": round(60 * minutes, 1)}) + "\n")
+    if a.ratio:
+        head = ["peer over run"] + head[5:]
+        print()
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for pair in a.ratio:
+            peer, _, run = pair.partition("/")
+            cells = [f"{peer} / {run}"]
+            for x, y in zip(reach[peer], reach[run]):
+                cells.append("-" if x is None or y is None or y <= 0
+                             else f"{x / y:.2f}x")
+            print("| " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
