@@ -168,13 +168,14 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
                           const cli_series *knn, double raw_baseline,
                           double random_baseline, const char *title);
 
-/* Writes an SVG with one panel overlaying n series (at most 10 colours,
- * then they repeat), a legend of their labels, x_label and y_label on the
- * axes and the y values multiplied by y_scale on the ticks. Written as
- * cli_write_curves_svg writes. */
+/* Writes an SVG with one panel overlaying n series (10 colours, then the
+ * same colours dashed), a legend of their labels, x_label and y_label on
+ * the axes and the y values multiplied by y_scale on the ticks. With pairs,
+ * series 2k and 2k+1 share a colour and the second is dashed (a run beside
+ * its peer). Written as cli_write_curves_svg writes. */
 bool cli_write_overlay_svg(const char *path, const cli_series *series,
                            const char *const *labels, int n,
                            const char *x_label, const char *y_label,
-                           double y_scale, const char *title);
+                           double y_scale, const char *title, bool pairs);
 
 #endif

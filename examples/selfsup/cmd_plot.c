@@ -95,6 +95,7 @@ int cmd_plot(int argc, char **argv)
 {
     const char *out = NULL, *x_name = NULL, *y_name = NULL, *labels_text = NULL;
     const char *title = NULL;
+    bool pairs = false;
     cli_option opts[] = {
         CLI_TEXT("out", &out, NULL, "the SVG file to write"),
         CLI_TEXT("x", &x_name, "minutes", "minutes, steps or epochs"),
@@ -104,6 +105,9 @@ int cmd_plot(int argc, char **argv)
                  "comma-separated legend labels, one per run (default: the "
                  "run directories' names)"),
         CLI_TEXT("title", &title, "selfsup runs", "title above the plot"),
+        CLI_FLAG("pairs", &pairs,
+                 "the runs go two by two, each pair in one colour, its second "
+                 "run dashed (a run beside its peer)"),
         CLI_OPTION_END};
     const char *summary =
         "Overlays the curves of training runs (RUN_DIR/metrics.jsonl, as "
@@ -163,9 +167,9 @@ int cmd_plot(int argc, char **argv)
         labels[i] = label_of(labels_text, i, runs[i], label_buf[i],
                              sizeof label_buf[i]);
     }
-    if (rc == CLI_OK &&
-        !cli_write_overlay_svg(out, series, labels, n_runs, X_AXES[xi].label,
-                               Y_AXES[yi].label, Y_AXES[yi].scale, title)) {
+    if (rc == CLI_OK && !cli_write_overlay_svg(
+                            out, series, labels, n_runs, X_AXES[xi].label,
+                            Y_AXES[yi].label, Y_AXES[yi].scale, title, pairs)) {
         fprintf(stderr, "selfsup plot: cannot write %s\n", out);
         rc = CLI_FAILED;
     }

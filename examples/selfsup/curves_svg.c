@@ -122,14 +122,14 @@ static void draw_frame(FILE *f, const panel *p, const char *title,
 }
 
 static void draw_series(FILE *f, const panel *p, const cli_series *s,
-                        const char *color, int markers)
+                        const char *color, int markers, int dashed)
 {
     if (s->count == 0)
         return;
     fprintf(f,
-            "<polyline fill='none' stroke='%s' stroke-width='1.5' "
+            "<polyline fill='none' stroke='%s' stroke-width='1.5'%s "
             "points='",
-            color);
+            color, dashed ? " stroke-dasharray='6,3'" : "");
     for (int64_t i = 0; i < s->count; i++)
         if (isfinite(s->y[i]))
             fprintf(f, "%.1f,%.1f ", px(p, s->x[i]), py(p, s->y[i]));
@@ -219,7 +219,7 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
         llo = 0, lhi = 1;
     panel left = {0, 20, nice_axis(0, xhi), nice_axis(llo, lhi)};
     draw_frame(f, &left, "training loss", "step", "loss", 1);
-    draw_series(f, &left, loss, "#1f77b4", 0);
+    draw_series(f, &left, loss, "#1f77b4", 0, 0);
 
     double klo = INFINITY, khi = -INFINITY;
     range_of(knn, &klo, &khi, 1);
@@ -234,7 +234,7 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
     draw_frame(f, &right, "kNN top-1 (test)", "step", "accuracy (%)", 100);
     draw_baseline(f, &right, raw_baseline, "raw pixels", "#888");
     draw_baseline(f, &right, random_baseline, "random init", "#c44");
-    draw_series(f, &right, knn, "#2ca02c", 1);
+    draw_series(f, &right, knn, "#2ca02c", 1, 0);
 
     return svg_end(f, tmp, path);
 }
@@ -242,7 +242,7 @@ bool cli_write_curves_svg(const char *path, const cli_series *loss,
 bool cli_write_overlay_svg(const char *path, const cli_series *series,
                            const char *const *labels, int n,
                            const char *x_label, const char *y_label,
-                           double y_scale, const char *title)
+                           double y_scale, const char *title, bool pairs)
 {
     static const char *const COLORS[] = {
         "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
@@ -277,15 +277,19 @@ bool cli_write_overlay_svg(const char *path, const cli_series *series,
     panel p = {0, 20, nice_axis(xlo, xhi), nice_axis(ylo - pad, yhi + pad)};
     draw_frame(f, &p, y_label, x_label, y_label, y_scale);
     for (int i = 0; i < n; i++) {
-        const char *color = COLORS[i % 10];
-        draw_series(f, &p, &series[i], color, series[i].count <= 40);
+        /* a colour per run, or per pair with its second run dashed; past
+         * the palette the colours come round again, dashed */
+        int slot = pairs ? i / 2 : i;
+        int dashed = pairs ? i % 2 : slot / 10 % 2;
+        const char *color = COLORS[slot % 10];
+        draw_series(f, &p, &series[i], color, series[i].count <= 40, dashed);
         double y = 20 + 30 + i * LINE_H;
         fprintf(f,
                 "<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
-                "stroke-width='3'/>\n<text x='%d' y='%.1f' "
+                "stroke-width='3'%s/>\n<text x='%d' y='%.1f' "
                 "font-size='12'>",
-                PANEL_W + 4, y - 4, PANEL_W + 24, y - 4, color, PANEL_W + 30,
-                y);
+                PANEL_W + 4, y - 4, PANEL_W + 24, y - 4, color,
+                dashed ? " stroke-dasharray='6,3'" : "", PANEL_W + 30, y);
         svg_text(f, labels[i]);
         fputs("</text>\n", f);
     }

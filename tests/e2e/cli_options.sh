@@ -148,6 +148,22 @@ long=run-with-a-label-of-sixty-characters-that-needs-its-own-room
     --out "$out/wide.svg" > /dev/null
 svg_width() { sed -n "s/^<svg [^>]*width='\([0-9]*\)'.*/\1/p" "$1"; }
 [ "$(svg_width "$out/wide.svg")" -gt "$(svg_width "$out/loss.svg")" ]
+# --pairs: a run and its peer in one colour, the peer's curve dashed;
+# without it, a colour a run and nothing dashed.
+"$selfsup" plot "$out/plain" "$out/warm" --y loss --x steps --pairs \
+    --out "$out/pairs.svg" > /dev/null
+curve_colours() {
+    grep '<polyline' "$1" | sed "s/.*stroke='\([^']*\)'.*/\1/" | sort -u |
+        wc -l
+}
+[ "$(curve_colours "$out/pairs.svg")" -eq 1 ]
+[ "$(curve_colours "$out/loss.svg")" -eq 2 ]
+grep '<polyline' "$out/pairs.svg" | sed -n 1p | grep -vq dasharray
+grep '<polyline' "$out/pairs.svg" | sed -n 2p | grep -q dasharray
+if grep '<polyline' "$out/loss.svg" | grep -q dasharray; then
+    echo "a dashed curve in a plot without --pairs"
+    exit 1
+fi
 usage_error "--out FILE.svg is required" plot "$out/plain"
 usage_error "--x hours is not one of" plot "$out/plain" --x hours \
     --out "$out/x.svg"
