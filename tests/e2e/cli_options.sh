@@ -164,6 +164,14 @@ if grep '<polyline' "$out/loss.svg" | grep -q dasharray; then
     echo "a dashed curve in a plot without --pairs"
     exit 1
 fi
+# Past the ten colours the eleventh run takes the first colour, dashed.
+"$selfsup" plot "$out/ticks" "$out/ticks" "$out/ticks" "$out/ticks" \
+    "$out/ticks" "$out/ticks" "$out/ticks" "$out/ticks" "$out/ticks" \
+    "$out/ticks" "$out/ticks" --y loss --x steps --out "$out/many.svg" \
+    > /dev/null
+[ "$(curve_colours "$out/many.svg")" -eq 10 ]
+[ "$(grep '<polyline' "$out/many.svg" | grep -c dasharray)" -eq 1 ]
+grep '<polyline' "$out/many.svg" | sed -n 11p | grep -q dasharray
 usage_error "--out FILE.svg is required" plot "$out/plain"
 usage_error "--x hours is not one of" plot "$out/plain" --x hours \
     --out "$out/x.svg"
